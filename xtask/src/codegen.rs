@@ -151,7 +151,16 @@ pub fn with_feature_block(manifest: &str, files: &BTreeMap<PathBuf, String>) -> 
         .filter_map(|p| p.to_str())
         .filter_map(|p| p.strip_suffix(".rs"))
         .filter(|p| {
-            !["lib", "registry", "raw", "validate", "validate_data"].contains(p) && !p.contains('/')
+            ![
+                "lib",
+                "registry",
+                "registry_data",
+                "raw",
+                "validate",
+                "validate_data",
+            ]
+            .contains(p)
+                && !p.contains('/')
         })
         .map(str::to_string)
         .collect();
@@ -286,8 +295,8 @@ pub fn generate(schemas: &Path, root: &Path) -> Result<BTreeMap<PathBuf, String>
     }
     files.insert(krate.join("src/lib.rs"), mod_file(&header, &services));
     files.insert(
-        krate.join("src/registry.rs"),
-        registry_file(&header, &services, &providers),
+        krate.join("src/registry_data.rs"),
+        registry_data_file(&header, &services, &providers)?,
     );
     files.insert(
         krate.join("tests/generated.rs"),
@@ -899,10 +908,8 @@ fn is_tag_shape(s: &Json) -> bool {
 struct ResourceOut {
     /// The attribute accessor trait, when the type has attributes.
     attr_trait: Option<String>,
-    /// The name of its `ResourceSpec` constant in `registry::specs`.
-    spec_const: String,
-    /// That constant's definition.
-    spec: String,
+    /// Its metadata as one line of the registry data (see [`spec_line`]).
+    spec_line: String,
     type_name: String,
     service: String,
     module: String,
@@ -1085,9 +1092,8 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
         &mut uses,
     );
 
-    // SPEC (its data lives in the always-compiled registry) and the
-    // Resource impl.
-    let spec_const = spec_const_name(&service, &module);
+    // SPEC (the same metadata as the type's line in the always-compiled
+    // registry data, which a test compares) and the Resource impl.
     let _ = writeln!(body, "impl {name} {{");
     let _ = writeln!(
         body,
@@ -1096,29 +1102,24 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
     );
     let _ = writeln!(
         body,
-        "/// Metadata from the registry schema (the same as `registry::spec({})`).\npub const SPEC: ResourceSpec = crate::registry::specs::{spec_const};\n}}\n",
+        "/// Metadata from the registry schema (the same as `registry::spec({})`).\npub const SPEC: ResourceSpec = ResourceSpec {{",
         rust_str(type_name)
     );
-    let mut spec = String::new();
-    let _ = writeln!(
-        spec,
-        "/// `{type_name}`.\npub const {spec_const}: ResourceSpec = ResourceSpec {{"
-    );
-    let _ = writeln!(spec, "type_name: {},", rust_str(type_name));
+    let _ = writeln!(body, "type_name: Self::TYPE_NAME,");
     if fields.is_empty() {
-        spec.push_str("properties: &[],\n");
+        body.push_str("properties: &[],\n");
     } else {
-        spec.push_str("properties: &[\n");
+        body.push_str("properties: &[\n");
         for f in &fields {
             let _ = writeln!(
-                spec,
-                "PropertySpec {{ name: {}, required: {}, replaces: {} }},",
+                body,
+                "khs_core::resource::PropertySpec {{ name: {}, required: {}, replaces: {} }},",
                 rust_str(&f.wire),
                 f.required,
                 f.create_only
             );
         }
-        spec.push_str("],\n");
+        body.push_str("],\n");
     }
     let list = |v: &[String]| -> String {
         format!(
@@ -1126,18 +1127,33 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
             v.iter().map(|s| rust_str(s)).collect::<Vec<_>>().join(", ")
         )
     };
-    let _ = writeln!(spec, "create_only: {},", list(&create_only_paths));
+    let conditional_paths = paths("conditionalCreateOnlyProperties");
+    let _ = writeln!(body, "create_only: {},", list(&create_only_paths));
     let _ = writeln!(
-        spec,
+        body,
         "conditional_create_only: {},",
-        list(&paths("conditionalCreateOnlyProperties"))
+        list(&conditional_paths)
     );
-    let _ = writeln!(spec, "attributes: {},", list(&attributes));
-    let _ = writeln!(spec, "tags: TagStyle::{tags},");
-    let _ = writeln!(spec, "tag_property: {},", rust_str(tag_property));
-    let _ = writeln!(spec, "stateful: {stateful},");
-    let _ = writeln!(spec, "docs_url: {},", rust_str(&docs_url));
-    spec.push_str("};\n\n");
+    let _ = writeln!(body, "attributes: {},", list(&attributes));
+    let _ = writeln!(body, "tags: khs_core::resource::TagStyle::{tags},");
+    let _ = writeln!(body, "tag_property: {},", rust_str(tag_property));
+    let _ = writeln!(body, "stateful: {stateful},");
+    let _ = writeln!(body, "docs_url: {},", rust_str(&docs_url));
+    body.push_str("};\n}\n\n");
+    let spec_line = spec_line(&SpecLine {
+        type_name,
+        tags,
+        tag_property,
+        stateful,
+        docs_url: &docs_url,
+        properties: &fields
+            .iter()
+            .map(|f| (f.wire.as_str(), f.required, f.create_only))
+            .collect::<Vec<_>>(),
+        create_only: &create_only_paths,
+        conditional_create_only: &conditional_paths,
+        attributes: &attributes,
+    })?;
     let _ = writeln!(
         body,
         "impl Resource for {name} {{\nfn type_name(&self) -> &str {{ Self::TYPE_NAME }}\nfn spec(&self) -> Option<&'static ResourceSpec> {{ Some(&Self::SPEC) }}\nfn validate_properties(&self, path: &khs_core::path::ConstructPath, properties: &serde_json::Value) -> khs_core::error::Result<()> {{ crate::validate::properties(Self::TYPE_NAME, properties, path) }}\n}}\n"
@@ -1278,8 +1294,7 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
     Ok(ResourceOut {
         library: false,
         attr_trait,
-        spec_const,
-        spec,
+        spec_line,
         type_name: type_name.to_string(),
         service,
         module,
@@ -1290,13 +1305,87 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
     })
 }
 
-/// `EC2_SUBNET` for `ec2` / `subnet`.
-fn spec_const_name(service: &str, module: &str) -> String {
-    format!(
-        "{}_{}",
-        service.to_ascii_uppercase(),
-        module.trim_end_matches('_').to_ascii_uppercase()
-    )
+/// One type's metadata, as [`spec_line`] writes it.
+struct SpecLine<'a> {
+    type_name: &'a str,
+    /// `None`, `KeyValueList` or `Map` (the `TagStyle` variant).
+    tags: &'a str,
+    tag_property: &'a str,
+    stateful: bool,
+    docs_url: &'a str,
+    /// Top-level properties: wire name, required, create-only.
+    properties: &'a [(&'a str, bool, bool)],
+    create_only: &'a [String],
+    conditional_create_only: &'a [String],
+    attributes: &'a [String],
+}
+
+/// The line of the registry data (`registry_data.rs` of khs-cfn, parsed by
+/// `registry.rs` on first use of the type) holding one type's metadata:
+/// eight fields separated by `|`, lists separated by `,`:
+///
+/// 1. the type name;
+/// 2. the tags: `-` (none), `list:<property>` or `map:<property>`;
+/// 3. `stateful` or `-`;
+/// 4. the documentation URL;
+/// 5. the top-level properties, each its name followed by `:` and the
+///    flags `r` (required) and `c` (create-only) when it has any;
+/// 6. the create-only paths; 7. the conditionally create-only paths;
+/// 8. the attributes.
+///
+/// Fails when a value holds a separator (none does in the pinned schemas).
+fn spec_line(s: &SpecLine<'_>) -> Result<String> {
+    let tags = match s.tags {
+        "None" => "-".to_string(),
+        "KeyValueList" => format!("list:{}", s.tag_property),
+        "Map" => format!("map:{}", s.tag_property),
+        other => bail!("{}: unknown tag style {other}", s.type_name),
+    };
+    let properties: Vec<String> = s
+        .properties
+        .iter()
+        .map(|(name, required, create_only)| {
+            let flags = match (required, create_only) {
+                (true, true) => ":rc",
+                (true, false) => ":r",
+                (false, true) => ":c",
+                (false, false) => "",
+            };
+            format!("{name}{flags}")
+        })
+        .collect();
+    // `:` separates a property's flags; the type name and URL hold it.
+    let names = s
+        .properties
+        .iter()
+        .map(|p| p.0)
+        .chain([s.tag_property])
+        .map(|v| (v, ":|,\"\n"));
+    let others = [s.type_name, s.docs_url]
+        .into_iter()
+        .chain(s.create_only.iter().map(String::as_str))
+        .chain(s.conditional_create_only.iter().map(String::as_str))
+        .chain(s.attributes.iter().map(String::as_str))
+        .map(|v| (v, "|,\"\n"));
+    for (value, forbidden) in names.chain(others) {
+        if value.contains(|c| forbidden.contains(c)) {
+            bail!(
+                "{}: the value {value:?} holds a separator of the registry data",
+                s.type_name
+            );
+        }
+    }
+    Ok([
+        s.type_name.to_string(),
+        tags,
+        if s.stateful { "stateful" } else { "-" }.to_string(),
+        s.docs_url.to_string(),
+        properties.join(","),
+        s.create_only.join(","),
+        s.conditional_create_only.join(","),
+        s.attributes.join(","),
+    ]
+    .join("|"))
 }
 
 fn attr_is_list(schema: &Json, attr: &str) -> bool {
@@ -1654,7 +1743,7 @@ fn mod_file(header: &str, services: &BTreeMap<String, Vec<ResourceOut>>) -> Stri
             service_cfg(service, resources)
         );
     }
-    out.push_str("mod raw;\npub mod registry;\npub mod validate;\nmod validate_data;\n\npub use raw::RawResource;\n\n");
+    out.push_str("mod raw;\npub mod registry;\nmod registry_data;\npub mod validate;\nmod validate_data;\n\npub use raw::RawResource;\n\n");
     out.push_str(
         "/// The attribute accessor traits of every enabled type, imported\n\
          /// anonymously: `use khs_cfn::attributes::*;` puts `handle.attr_arn()` and\n\
@@ -1736,97 +1825,61 @@ full = [
     out
 }
 
-fn registry_file(
+/// `registry_data.rs` of khs-cfn: every type name (sorted) and, in the same
+/// order, one line of metadata per type ([`spec_line`]), which
+/// `registry.rs` (hand-written) parses on the type's first use. Plain
+/// string data rather than `ResourceSpec` tables: 1,854 constant tables of
+/// nested slices cost about 12 s of CPU in every clean build
+/// (`docs/performance.md`).
+fn registry_data_file(
     header: &str,
     services: &BTreeMap<String, Vec<ResourceOut>>,
     providers: &BTreeMap<String, String>,
-) -> String {
+) -> Result<String> {
+    let by_type: BTreeMap<&str, &ResourceOut> = services
+        .values()
+        .flatten()
+        .map(|r| (r.type_name.as_str(), r))
+        .collect();
     let mut out = String::from(header);
     out.push_str(
-        "//! Every CloudFormation resource type cfn-lint knows for us-east-1, with\n\
-         //! the metadata of each from its registry schema. Always compiled in,\n\
-         //! whatever service features are on.\n\n\
-         use khs_core::resource::ResourceSpec;\n\n",
-    );
-    let mut all: Vec<&ResourceOut> = services.values().flatten().collect();
-    all.sort_by(|a, b| a.type_name.cmp(&b.type_name));
-    out.push_str(
-        "/// The metadata of a resource type, by type name (`None` for a custom\n\
-         /// resource or an unknown name).\n\
-         pub fn spec(type_name: &str) -> Option<&'static ResourceSpec> {\n\
-         SPECS.binary_search_by(|s| s.type_name.cmp(type_name)).ok().map(|i| SPECS[i])\n}\n\n",
-    );
-    out.push_str("/// Every type's metadata, sorted by type name.\npub static SPECS: &[&ResourceSpec] = &[\n");
-    for r in &all {
-        let _ = writeln!(out, "&specs::{},", r.spec_const);
-    }
-    out.push_str("];\n\n");
-    out.push_str(
-        "/// Every resource type name in cfn-lint's us-east-1 provider list, sorted\n\
+        "//! Every CloudFormation resource type cfn-lint knows for us-east-1, and\n\
+         //! the metadata of each from its registry schema, one line per type, in\n\
+         //! the order of [`KNOWN_TYPES`]; parsed by [`crate::registry`] on first\n\
+         //! use (the format: `xtask/src/codegen.rs`, `spec_line`).\n\n\
+         /// Every resource type name in cfn-lint's us-east-1 provider list, sorted\n\
          /// (binary-searchable).\npub static KNOWN_TYPES: &[&str] = &[\n",
     );
     for t in providers.keys() {
         let _ = writeln!(out, "{},", rust_str(t));
     }
-    out.push_str("];\n\n");
-    out.push_str(
-        r#"/// Whether `type_name` is a CloudFormation resource type: one of
-/// [`KNOWN_TYPES`], or a custom resource (`Custom::…`).
-pub fn is_known(type_name: &str) -> bool {
-    KNOWN_TYPES.binary_search(&type_name).is_ok()
-        || type_name
-            .strip_prefix("Custom::")
-            .is_some_and(|rest| !rest.is_empty())
-}
-
-/// Known type names close to `type_name` (at most three, best first):
-/// a case-insensitive match, else names within a small edit distance.
-pub fn suggest(type_name: &str) -> Vec<String> {
-    let wanted = type_name.to_ascii_lowercase();
-    if let Some(exact) = KNOWN_TYPES
-        .iter()
-        .find(|k| k.to_ascii_lowercase() == wanted)
-    {
-        return vec![(*exact).to_string()];
-    }
-    let mut scored: Vec<(f64, &str)> = KNOWN_TYPES
-        .iter()
-        .map(|k| (strsim::normalized_levenshtein(&k.to_ascii_lowercase(), &wanted), *k))
-        .filter(|(score, _)| *score >= 0.75)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    scored.into_iter().take(3).map(|(_, k)| k.to_string()).collect()
-}
-
-/// The service feature (and module) a type belongs to: `sqs` for
-/// `AWS::SQS::Queue`.
-pub fn service_of(type_name: &str) -> Option<String> {
-    let mut parts = type_name.split("::");
-    let (_, service) = (parts.next()?, parts.next()?);
-    Some(service.to_ascii_lowercase())
-}
-
-"#,
+    let _ = write!(
+        out,
+        "];\n\n/// How many types there are.\npub(crate) const COUNT: usize = {};\n\n\
+         /// The metadata of `KNOWN_TYPES[i]`, one line each.\n\
+         pub(crate) static SPEC_LINES: [&str; COUNT] = [\n",
+        providers.len()
     );
-    out.push_str(
-        "/// The metadata constants, one per type (`EC2_SUBNET`).\n\
-         #[allow(clippy::all)]\n\
-         pub mod specs {\n\
-         use khs_core::resource::{PropertySpec, ResourceSpec, TagStyle};\n\n",
-    );
-    for r in &all {
-        out.push_str(&r.spec);
+    for t in providers.keys() {
+        let r = by_type
+            .get(t.as_str())
+            .ok_or_else(|| anyhow!("{t} is in the provider list but was not generated"))?;
+        let _ = writeln!(out, "{},", rust_str(&r.spec_line));
     }
-    out.push_str("}\n");
-    out
+    if by_type.len() != providers.len() {
+        bail!("generated types that are not in the provider list");
+    }
+    out.push_str("];\n");
+    Ok(out)
 }
 
 fn test_file(header: &str, services: &BTreeMap<String, Vec<ResourceOut>>) -> String {
     let mut out = String::from(header);
     out.push_str(
-        r#"//! For every generated type of the enabled services: built with only its
-//! required properties, it serializes exactly the schema's required
-//! (writable) properties, and its spec is the registry's.
+        r#"//! For every generated type of the enabled services (and the types
+//! `_library` compiles): built with only its required properties, it
+//! serializes exactly the schema's required (writable) properties, and its
+//! `SPEC` constant is the metadata the registry parses from its data.
 //! `cargo test -p khs-cfn --features full` runs all of them.
 
 #![allow(unused_imports, dead_code, clippy::useless_conversion)]
@@ -1860,15 +1913,18 @@ fn check<R: Resource>(r: &R, type_name: &str, required: &[&str]) {
 "#,
     );
     for (service, resources) in services {
+        // The types `_library` compiles are tested with it too.
         let _ = writeln!(
             out,
-            "\n#[cfg(feature = {service:?})]\nmod {service} {{\nuse super::*;"
+            "\n{}\nmod {service} {{\nuse super::*;",
+            service_cfg(service, resources)
         );
         for r in resources {
             let req: Vec<String> = r.required.iter().map(|s| rust_str(s)).collect();
             let _ = writeln!(
                 out,
-                "\n#[test]\nfn {}_with_required_properties() {{\n    let r = {};\n    check(&r, {}, &[{}]);\n}}",
+                "\n#[test]\n{}\nfn {}_with_required_properties() {{\n    let r = {};\n    check(&r, {}, &[{}]);\n}}",
+                type_cfg(service, r),
                 r.module.trim_end_matches('_'),
                 r.test_ctor,
                 rust_str(&r.type_name),

@@ -402,12 +402,12 @@ pub fn type_schema(schema: &Json, extensions: &[Extension]) -> Result<String> {
 }
 
 /// The generated `validate_data.rs` of khs-cfn: one schema string per type,
-/// in the order of `registry::SPECS`.
+/// in the order of `registry::KNOWN_TYPES`.
 pub fn data_file(header: &str, schemas: &[(String, String)]) -> String {
     let mut out = String::from(header);
     out.push_str(
         "//! The validation schema of every resource type, in the order of\n\
-         //! [`crate::registry::SPECS`] (see `xtask/src/constraints.rs`).\n\n\
+         //! [`crate::registry::KNOWN_TYPES`] (see `xtask/src/constraints.rs`).\n\n\
          /// One compact JSON schema per type.\n\
          pub(crate) static SCHEMAS: &[&str] = &[\n",
     );

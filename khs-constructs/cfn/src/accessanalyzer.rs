@@ -62,7 +62,43 @@ pub mod analyzer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AccessAnalyzer::Analyzer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AccessAnalyzer::Analyzer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ACCESSANALYZER_ANALYZER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AnalyzerConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AnalyzerName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ArchiveRules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/AnalyzerName", "/properties/Type"],
+            conditional_create_only: &["/properties/AnalyzerConfiguration"],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-accessanalyzer-analyzer.html",
+        };
     }
 
     impl Resource for Analyzer {
@@ -365,7 +401,33 @@ pub mod archive_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AccessAnalyzer::ArchiveRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AccessAnalyzer::ArchiveRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ACCESSANALYZER_ARCHIVE_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AnalyzerName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Filter",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/AnalyzerName", "/properties/RuleName"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-accessanalyzer-archiverule.html",
+        };
     }
 
     impl Resource for ArchiveRule {

@@ -41,7 +41,35 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AccountAccess::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AccountAccess::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ACCOUNTACCESS_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IdentitySource",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/IdentitySource"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ApplicationArn",
+                "IdentitySource.IdentityCenter.ApplicationArn",
+                "Status",
+                "TenantId",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-accountaccess-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -180,7 +208,32 @@ pub mod entitlement {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AccountAccess::Entitlement";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AccountAccess::Entitlement")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ACCOUNTACCESS_ENTITLEMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Entitlement",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ApplicationArn", "/properties/Entitlement"],
+            conditional_create_only: &[],
+            attributes: &[
+                "EntitlementId",
+                "Entitlement.PrincipalRole.Account",
+                "CreatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-accountaccess-entitlement.html",
+        };
     }
 
     impl Resource for Entitlement {

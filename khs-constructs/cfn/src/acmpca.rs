@@ -79,7 +79,61 @@ pub mod certificate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ACMPCA::Certificate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ACMPCA::Certificate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ACMPCA_CERTIFICATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiPassthrough",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateAuthorityArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateSigningRequest",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SigningAlgorithm",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Validity",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidityNotBefore",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ApiPassthrough",
+                "/properties/CertificateAuthorityArn",
+                "/properties/CertificateSigningRequest",
+                "/properties/SigningAlgorithm",
+                "/properties/TemplateArn",
+                "/properties/Validity",
+                "/properties/ValidityNotBefore",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Certificate"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-acmpca-certificate.html",
+        };
     }
 
     impl Resource for Certificate {
@@ -726,7 +780,71 @@ pub mod certificate_authority {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ACMPCA::CertificateAuthority";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ACMPCA::CertificateAuthority")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ACMPCA_CERTIFICATE_AUTHORITY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CsrExtensions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyAlgorithm",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyStorageSecurityStandard",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RevocationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SigningAlgorithm",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subject",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UsageMode",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Type",
+                "/properties/KeyAlgorithm",
+                "/properties/SigningAlgorithm",
+                "/properties/Subject",
+                "/properties/CsrExtensions",
+                "/properties/KeyStorageSecurityStandard",
+                "/properties/UsageMode",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CertificateSigningRequest"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-acmpca-certificateauthority.html",
+        };
     }
 
     impl Resource for CertificateAuthority {
@@ -1429,8 +1547,38 @@ pub mod certificate_authority_activation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ACMPCA::CertificateAuthorityActivation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ACMPCA::CertificateAuthorityActivation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ACMPCA_CERTIFICATE_AUTHORITY_ACTIVATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Certificate",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateAuthorityArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateChain",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CertificateAuthorityArn"],
+            conditional_create_only: &[],
+            attributes: &["CompleteCertificateChain"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-acmpca-certificateauthorityactivation.html",
+        };
     }
 
     impl Resource for CertificateAuthorityActivation {
@@ -1523,7 +1671,43 @@ pub mod permission {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ACMPCA::Permission";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ACMPCA::Permission")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ACMPCA_PERMISSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateAuthorityArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceAccount",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Actions",
+                "/properties/CertificateAuthorityArn",
+                "/properties/Principal",
+                "/properties/SourceAccount",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-acmpca-permission.html",
+        };
     }
 
     impl Resource for Permission {

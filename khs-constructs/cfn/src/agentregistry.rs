@@ -104,7 +104,78 @@ pub mod registry {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AgentRegistry::Registry";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AgentRegistry::Registry")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AGENTREGISTRY_REGISTRY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApprovalConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoDetectionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoDetectionScope",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomMetadataSchemaConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DiscoveryConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AuthorizerType",
+                "/properties/EncryptionConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "RegistryId",
+                "RegistryArn",
+                "AutoDetectionStatus",
+                "Status",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-agentregistry-registry.html",
+        };
     }
 
     impl Resource for Registry {
@@ -654,7 +725,71 @@ pub mod registry_record {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AgentRegistry::RegistryRecord";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AgentRegistry::RegistryRecord")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AGENTREGISTRY_REGISTRY_RECORD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomMetadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Descriptors",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecordType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecordVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegistryId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RegistryId", "/properties/RecordType"],
+            conditional_create_only: &[],
+            attributes: &[
+                "RecordId",
+                "RecordArn",
+                "RegistryArn",
+                "Status",
+                "CreatedAt",
+                "UpdatedAt",
+                "CreatedBy",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-agentregistry-registryrecord.html",
+        };
     }
 
     impl Resource for RegistryRecord {

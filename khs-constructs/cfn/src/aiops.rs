@@ -101,7 +101,74 @@ pub mod investigation_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AIOps::InvestigationGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AIOps::InvestigationGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AIOPS_INVESTIGATION_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChatbotNotificationChannels",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CrossAccountConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InvestigationGroupPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsCloudTrailEventHistoryEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetentionInDays",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagKeyBoundaries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/RetentionInDays"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedBy",
+                "CreatedAt",
+                "LastModifiedBy",
+                "LastModifiedAt",
+                "Arn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-aiops-investigationgroup.html",
+        };
     }
 
     impl Resource for InvestigationGroup {

@@ -184,7 +184,150 @@ pub mod broker {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AmazonMQ::Broker";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AmazonMQ::Broker")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AMAZONMQ_BROKER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationStrategy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoMinorVersionUpgrade",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BrokerName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataReplicationMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataReplicationPrimaryBrokerArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentMode",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostInstanceType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LdapServerMetadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Logs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceWindowStartTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PubliclyAccessible",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceShareArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Users",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/BrokerName",
+                "/properties/StorageType",
+                "/properties/DeploymentMode",
+                "/properties/EngineType",
+                "/properties/SubnetIds",
+                "/properties/AuthenticationStrategy",
+                "/properties/EncryptionOptions",
+                "/properties/PubliclyAccessible",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "EngineVersionCurrent",
+                "IpAddresses",
+                "MqttEndpoints",
+                "OpenWireEndpoints",
+                "ConfigurationId",
+                "ConfigurationRevision",
+                "StompEndpoints",
+                "WssEndpoints",
+                "AmqpEndpoints",
+                "ConsoleURLs",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-amazonmq-broker.html",
+        };
     }
 
     impl Resource for Broker {
@@ -593,7 +736,58 @@ pub mod configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AmazonMQ::Configuration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AmazonMQ::Configuration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AMAZONMQ_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationStrategy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Data",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AuthenticationStrategy",
+                "/properties/EngineType",
+                "/properties/EngineVersion",
+                "/properties/Name",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "Revision"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-amazonmq-configuration.html",
+        };
     }
 
     impl Resource for Configuration {
@@ -677,7 +871,28 @@ pub mod configuration_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AmazonMQ::ConfigurationAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AmazonMQ::ConfigurationAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AMAZONMQ_CONFIGURATION_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Broker",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Broker"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-amazonmq-configurationassociation.html",
+        };
     }
 
     impl Resource for ConfigurationAssociation {

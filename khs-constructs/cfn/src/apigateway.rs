@@ -35,7 +35,21 @@ pub mod account {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::Account";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::Account")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_ACCOUNT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "CloudWatchRoleArn",
+                required: false,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-account.html",
+        };
     }
 
     impl Resource for Account {
@@ -137,7 +151,62 @@ pub mod api_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::ApiKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::ApiKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_API_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomerId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GenerateDistinctId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StageKeys",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Value",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GenerateDistinctId",
+                "/properties/Name",
+                "/properties/Value",
+            ],
+            conditional_create_only: &[],
+            attributes: &["APIKeyId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-apikey.html",
+        };
     }
 
     impl Resource for ApiKey {
@@ -297,7 +366,68 @@ pub mod authorizer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::Authorizer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::Authorizer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_AUTHORIZER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerCredentials",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerResultTtlInSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerUri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentitySource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityValidationExpression",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderARNs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RestApiId"],
+            conditional_create_only: &[],
+            attributes: &["AuthorizerId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-authorizer.html",
+        };
     }
 
     impl Resource for Authorizer {
@@ -382,7 +512,38 @@ pub mod base_path_mapping {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::BasePathMapping";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::BasePathMapping")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_BASE_PATH_MAPPING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BasePath",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Stage",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName", "/properties/BasePath"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-basepathmapping.html",
+        };
     }
 
     impl Resource for BasePathMapping {
@@ -462,7 +623,38 @@ pub mod base_path_mapping_v2 {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::BasePathMappingV2";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::BasePathMappingV2")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_BASE_PATH_MAPPING_V2;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BasePath",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainNameArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Stage",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainNameArn", "/properties/BasePath"],
+            conditional_create_only: &[],
+            attributes: &["BasePathMappingArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-basepathmappingv2.html",
+        };
     }
 
     impl Resource for BasePathMappingV2 {
@@ -534,7 +726,28 @@ pub mod client_certificate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::ClientCertificate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::ClientCertificate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_CLIENT_CERTIFICATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ClientCertificateId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-clientcertificate.html",
+        };
     }
 
     impl Resource for ClientCertificate {
@@ -629,7 +842,46 @@ pub mod deployment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::Deployment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::Deployment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_DEPLOYMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentCanarySettings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StageDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StageName",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DeploymentCanarySettings",
+                "/properties/RestApiId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DeploymentId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-deployment.html",
+        };
     }
 
     impl Resource for Deployment {
@@ -988,7 +1240,33 @@ pub mod documentation_part {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::DocumentationPart";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::DocumentationPart")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_DOCUMENTATION_PART;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Properties",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Location", "/properties/RestApiId"],
+            conditional_create_only: &[],
+            attributes: &["DocumentationPartId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-documentationpart.html",
+        };
     }
 
     impl Resource for DocumentationPart {
@@ -1179,7 +1457,33 @@ pub mod documentation_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::DocumentationVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::DocumentationVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_DOCUMENTATION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DocumentationVersion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/DocumentationVersion", "/properties/RestApiId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-documentationversion.html",
+        };
     }
 
     impl Resource for DocumentationVersion {
@@ -1290,7 +1594,74 @@ pub mod domain_name {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::DomainName";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::DomainName")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_DOMAIN_NAME;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointAccessMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MutualTlsAuthentication",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnershipVerificationCertificateArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegionalCertificateArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "DomainNameArn",
+                "RegionalHostedZoneId",
+                "DistributionDomainName",
+                "RegionalDomainName",
+                "DistributionHostedZoneId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-domainname.html",
+        };
     }
 
     impl Resource for DomainName {
@@ -1480,8 +1851,43 @@ pub mod domain_name_access_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::DomainNameAccessAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::DomainNameAccessAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::APIGATEWAY_DOMAIN_NAME_ACCESS_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessAssociationSource",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AccessAssociationSourceType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainNameArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainNameArn",
+                "/properties/AccessAssociationSource",
+                "/properties/AccessAssociationSourceType",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DomainNameAccessAssociationArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-domainnameaccessassociation.html",
+        };
     }
 
     impl Resource for DomainNameAccessAssociation {
@@ -1609,7 +2015,62 @@ pub mod domain_name_v2 {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::DomainNameV2";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::DomainNameV2")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_DOMAIN_NAME_V2;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointAccessMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityPolicy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainName",
+                "/properties/SecurityPolicy",
+                "/properties/EndpointConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DomainNameId", "DomainNameArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-domainnamev2.html",
+        };
     }
 
     impl Resource for DomainNameV2 {
@@ -1769,7 +2230,43 @@ pub mod gateway_response {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::GatewayResponse";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::GatewayResponse")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_GATEWAY_RESPONSE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResponseParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResponseTemplates",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResponseType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StatusCode",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ResponseType", "/properties/RestApiId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-gatewayresponse.html",
+        };
     }
 
     impl Resource for GatewayResponse {
@@ -1920,7 +2417,87 @@ pub mod method {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::Method";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::Method")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_METHOD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiKeyRequired",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizationScopes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizationType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HttpMethod",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Integration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MethodResponses",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OperationName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestModels",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestValidatorId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/RestApiId",
+                "/properties/ResourceId",
+                "/properties/HttpMethod",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-method.html",
+        };
     }
 
     impl Resource for Method {
@@ -2338,7 +2915,47 @@ pub mod model {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::Model";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::Model")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_MODEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContentType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schema",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ContentType",
+                "/properties/Name",
+                "/properties/RestApiId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-model.html",
+        };
     }
 
     impl Resource for Model {
@@ -2416,7 +3033,38 @@ pub mod request_validator {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::RequestValidator";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::RequestValidator")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_REQUEST_VALIDATOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidateRequestBody",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidateRequestParameters",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/RestApiId"],
+            conditional_create_only: &[],
+            attributes: &["RequestValidatorId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-requestvalidator.html",
+        };
     }
 
     impl Resource for RequestValidator {
@@ -2503,7 +3151,37 @@ pub mod resource {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::Resource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::Resource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_RESOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ParentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PathPart",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/PathPart",
+                "/properties/ParentId",
+                "/properties/RestApiId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ResourceId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-resource.html",
+        };
     }
 
     impl Resource for ResourceProperty {
@@ -2664,7 +3342,108 @@ pub mod rest_api {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::RestApi";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::RestApi")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_REST_API;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiKeySourceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BinaryMediaTypes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Body",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BodyS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CloneFrom",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisableExecuteApiEndpoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointAccessMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FailOnWarnings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinimumCompressionSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Mode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Version",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["RestApiId", "RootResourceId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-restapi.html",
+        };
     }
 
     impl Resource for RestApi {
@@ -2883,7 +3662,88 @@ pub mod stage {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::Stage";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::Stage")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_STAGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessLogSetting",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheClusterEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheClusterSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CanarySetting",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientCertificateId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DocumentationVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MethodSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StageName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TracingEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Variables",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RestApiId", "/properties/StageName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-stage.html",
+        };
     }
 
     impl Resource for Stage {
@@ -3088,7 +3948,48 @@ pub mod usage_plan {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::UsagePlan";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::UsagePlan")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_USAGE_PLAN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiStages",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Quota",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Throttle",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UsagePlanName",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-usageplan.html",
+        };
     }
 
     impl Resource for UsagePlan {
@@ -3251,7 +4152,37 @@ pub mod usage_plan_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::UsagePlanKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::UsagePlanKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_USAGE_PLAN_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "KeyId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UsagePlanId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/KeyId",
+                "/properties/UsagePlanId",
+                "/properties/KeyType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-usageplankey.html",
+        };
     }
 
     impl Resource for UsagePlanKey {
@@ -3357,7 +4288,38 @@ pub mod vpc_link {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGateway::VpcLink";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGateway::VpcLink")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAY_VPC_LINK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetArns",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TargetArns"],
+            conditional_create_only: &[],
+            attributes: &["VpcLinkId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-vpclink.html",
+        };
     }
 
     impl Resource for VpcLink {

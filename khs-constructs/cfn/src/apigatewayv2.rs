@@ -133,7 +133,108 @@ pub mod api {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::Api";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::Api")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_API;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiKeySelectionExpression",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BasePath",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Body",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BodyS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CorsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CredentialsArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisableExecuteApiEndpoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisableSchemaValidation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FailOnWarnings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtocolType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteSelectionExpression",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Target",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Version",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ProtocolType"],
+            conditional_create_only: &[],
+            attributes: &["ApiId", "ApiEndpoint", "ExecuteApiArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-api.html",
+        };
     }
 
     impl Resource for Api {
@@ -302,8 +403,38 @@ pub mod api_gateway_managed_overrides {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::ApiGatewayManagedOverrides";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::ApiGatewayManagedOverrides")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::APIGATEWAYV2_API_GATEWAY_MANAGED_OVERRIDES;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Integration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Route",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Stage",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-apigatewaymanagedoverrides.html",
+        };
     }
 
     impl Resource for ApiGatewayManagedOverrides {
@@ -574,7 +705,38 @@ pub mod api_mapping {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::ApiMapping";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::ApiMapping")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_API_MAPPING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApiMappingKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Stage",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName"],
+            conditional_create_only: &[],
+            attributes: &["ApiMappingId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-apimapping.html",
+        };
     }
 
     impl Resource for ApiMapping {
@@ -724,7 +886,73 @@ pub mod authorizer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::Authorizer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::Authorizer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_AUTHORIZER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerCredentialsArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerPayloadFormatVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerResultTtlInSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerUri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableSimpleResponses",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentitySource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityValidationExpression",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JwtConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId"],
+            conditional_create_only: &[],
+            attributes: &["AuthorizerId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-authorizer.html",
+        };
     }
 
     impl Resource for Authorizer {
@@ -825,7 +1053,33 @@ pub mod deployment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::Deployment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::Deployment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_DEPLOYMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StageName",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId"],
+            conditional_create_only: &[],
+            attributes: &["DeploymentId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-deployment.html",
+        };
     }
 
     impl Resource for Deployment {
@@ -923,7 +1177,47 @@ pub mod domain_name {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::DomainName";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::DomainName")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_DOMAIN_NAME;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainNameConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MutualTlsAuthentication",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "RegionalDomainName",
+                "RegionalHostedZoneId",
+                "DomainNameArn",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-domainname.html",
+        };
     }
 
     impl Resource for DomainName {
@@ -1221,7 +1515,108 @@ pub mod integration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::Integration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::Integration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_INTEGRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentHandlingStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CredentialsArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationMethod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationSubtype",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationUri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PassthroughBehavior",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PayloadFormatVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestTemplates",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResponseParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateSelectionExpression",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeoutInMillis",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TlsConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId"],
+            conditional_create_only: &[],
+            attributes: &["IntegrationId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-integration.html",
+        };
     }
 
     impl Resource for Integration {
@@ -1394,7 +1789,53 @@ pub mod integration_response {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::IntegrationResponse";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::IntegrationResponse")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_INTEGRATION_RESPONSE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentHandlingStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationResponseKey",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResponseParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResponseTemplates",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateSelectionExpression",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId", "/properties/IntegrationId"],
+            conditional_create_only: &[],
+            attributes: &["IntegrationResponseId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-integrationresponse.html",
+        };
     }
 
     impl Resource for IntegrationResponse {
@@ -1493,7 +1934,43 @@ pub mod model {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::Model";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::Model")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_MODEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schema",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId"],
+            conditional_create_only: &[],
+            attributes: &["ModelId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-model.html",
+        };
     }
 
     impl Resource for Model {
@@ -1572,7 +2049,33 @@ pub mod portal_product {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::PortalProduct";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::PortalProduct")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_PORTAL_PRODUCT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["PortalProductArn", "PortalProductId", "LastModified"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-portalproduct.html",
+        };
     }
 
     impl Resource for PortalProduct {
@@ -1732,7 +2235,78 @@ pub mod route {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::Route";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::Route")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_ROUTE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApiKeyRequired",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizationScopes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizationType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelSelectionExpression",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OperationName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestModels",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteKey",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteResponseSelectionExpression",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Target",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId"],
+            conditional_create_only: &[],
+            attributes: &["RouteId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-route.html",
+        };
     }
 
     impl Resource for Route {
@@ -1841,7 +2415,48 @@ pub mod route_response {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::RouteResponse";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::RouteResponse")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_ROUTE_RESPONSE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelSelectionExpression",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResponseModels",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResponseParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteResponseKey",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId", "/properties/RouteId"],
+            conditional_create_only: &[],
+            attributes: &["RouteResponseId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-routeresponse.html",
+        };
     }
 
     impl Resource for RouteResponse {
@@ -1942,7 +2557,38 @@ pub mod routing_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::RoutingRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::RoutingRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_ROUTING_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Conditions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainNameArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainNameArn"],
+            conditional_create_only: &[],
+            attributes: &["RoutingRuleArn", "RoutingRuleId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-routingrule.html",
+        };
     }
 
     impl Resource for RoutingRule {
@@ -2230,7 +2876,73 @@ pub mod stage {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::Stage";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::Stage")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_STAGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessLogSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoDeploy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientCertificateId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultRouteSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StageName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StageVariables",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/StageName", "/properties/ApiId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-stage.html",
+        };
     }
 
     impl Resource for Stage {
@@ -2369,7 +3081,38 @@ pub mod vpc_link {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApiGatewayV2::VpcLink";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApiGatewayV2::VpcLink")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APIGATEWAYV2_VPC_LINK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SecurityGroupIds", "/properties/SubnetIds"],
+            conditional_create_only: &[],
+            attributes: &["VpcLinkId"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigatewayv2-vpclink.html",
+        };
     }
 
     impl Resource for VpcLink {

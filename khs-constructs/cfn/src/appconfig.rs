@@ -47,7 +47,33 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppConfig::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppConfig::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPCONFIG_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ApplicationId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -179,7 +205,72 @@ pub mod configuration_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppConfig::ConfigurationProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppConfig::ConfigurationProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPCONFIG_CONFIGURATION_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtectionCheck",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocationUri",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetrievalRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Validators",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/LocationUri",
+                "/properties/Type",
+                "/properties/ApplicationId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConfigurationProfileId", "KmsKeyArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-configurationprofile.html",
+        };
     }
 
     impl Resource for ConfigurationProfile {
@@ -390,7 +481,73 @@ pub mod deployment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppConfig::Deployment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppConfig::Deployment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPCONFIG_DEPLOYMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationProfileId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationVersion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentStrategyId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DynamicExtensionParameters",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ApplicationId",
+                "/properties/ConfigurationProfileId",
+                "/properties/DeploymentStrategyId",
+                "/properties/EnvironmentId",
+                "/properties/Description",
+                "/properties/ConfigurationVersion",
+                "/properties/KmsKeyIdentifier",
+                "/properties/DynamicExtensionParameters",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DeploymentNumber", "State"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-deployment.html",
+        };
     }
 
     impl Resource for Deployment {
@@ -542,7 +699,58 @@ pub mod deployment_strategy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppConfig::DeploymentStrategy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppConfig::DeploymentStrategy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPCONFIG_DEPLOYMENT_STRATEGY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentDurationInMinutes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FinalBakeTimeInMinutes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GrowthFactor",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GrowthType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicateTo",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/ReplicateTo"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-deploymentstrategy.html",
+        };
     }
 
     impl Resource for DeploymentStrategy {
@@ -704,7 +912,48 @@ pub mod environment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppConfig::Environment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppConfig::Environment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPCONFIG_ENVIRONMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtectionCheck",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Monitors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["EnvironmentId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-environment.html",
+        };
     }
 
     impl Resource for Environment {
@@ -903,7 +1152,91 @@ pub mod experiment_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppConfig::ExperimentDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppConfig::ExperimentDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPCONFIG_EXPERIMENT_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AudienceDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AudienceRule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationProfileIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Control",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlagKey",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Hypothesis",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchCriteria",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Treatments",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ApplicationIdentifier",
+                "/properties/Name",
+                "/properties/ConfigurationProfileIdentifier",
+                "/properties/EnvironmentIdentifier",
+                "/properties/FlagKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ApplicationId",
+                "Id",
+                "Status",
+                "CreatedAt",
+                "UpdatedAt",
+                "Control.Key",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-experimentdefinition.html",
+        };
     }
 
     impl Resource for ExperimentDefinition {
@@ -1110,7 +1443,58 @@ pub mod experiment_run {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppConfig::ExperimentRun";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppConfig::ExperimentRun")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPCONFIG_EXPERIMENT_RUN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExperimentDefinitionIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExposurePercentage",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TreatmentOverrides",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ApplicationIdentifier",
+                "/properties/ExperimentDefinitionIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ApplicationId",
+                "ExperimentDefinitionId",
+                "Run",
+                "Status",
+                "StartedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-experimentrun.html",
+        };
     }
 
     impl Resource for ExperimentRun {
@@ -1254,7 +1638,48 @@ pub mod extension {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppConfig::Extension";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppConfig::Extension")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPCONFIG_EXTENSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LatestVersionNumber",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn", "VersionNumber"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-extension.html",
+        };
     }
 
     impl Resource for Extension {
@@ -1430,7 +1855,47 @@ pub mod extension_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppConfig::ExtensionAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppConfig::ExtensionAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPCONFIG_EXTENSION_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ExtensionIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExtensionVersionNumber",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ExtensionIdentifier",
+                "/properties/ResourceIdentifier",
+                "/properties/ExtensionVersionNumber",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn", "ResourceArn", "ExtensionArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-extensionassociation.html",
+        };
     }
 
     impl Resource for ExtensionAssociation {
@@ -1559,8 +2024,61 @@ pub mod hosted_configuration_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppConfig::HostedConfigurationVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppConfig::HostedConfigurationVersion")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::APPCONFIG_HOSTED_CONFIGURATION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationProfileId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LatestVersionNumber",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionLabel",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ApplicationId",
+                "/properties/ConfigurationProfileId",
+                "/properties/Description",
+                "/properties/Content",
+                "/properties/ContentType",
+                "/properties/LatestVersionNumber",
+                "/properties/VersionLabel",
+            ],
+            conditional_create_only: &[],
+            attributes: &["VersionNumber"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-hostedconfigurationversion.html",
+        };
     }
 
     impl Resource for HostedConfigurationVersion {

@@ -73,7 +73,60 @@ pub mod app_authorization {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppFabric::AppAuthorization";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppFabric::AppAuthorization")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPFABRIC_APP_AUTHORIZATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "App",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AppBundleIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Credential",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tenant",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AppBundleIdentifier",
+                "/properties/App",
+                "/properties/AuthType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AppAuthorizationArn",
+                "AppAuthorizationIdentifier",
+                "AppBundleArn",
+                "Status",
+                "CreatedAt",
+                "UpdatedAt",
+                "Persona",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appfabric-appauthorization.html",
+        };
     }
 
     impl Resource for AppAuthorization {
@@ -330,7 +383,47 @@ pub mod ingestion_destination {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppFabric::IngestionDestination";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppFabric::IngestionDestination")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPFABRIC_INGESTION_DESTINATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppBundleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IngestionArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProcessingConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AppBundleArn",
+                "/properties/IngestionArn",
+                "/properties/ProcessingConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Status", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appfabric-ingestiondestination.html",
+        };
     }
 
     impl Resource for IngestionDestination {

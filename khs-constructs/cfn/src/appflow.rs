@@ -54,7 +54,38 @@ pub mod connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppFlow::Connector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppFlow::Connector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPFLOW_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorLabel",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorProvisioningConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorProvisioningType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConnectorLabel"],
+            conditional_create_only: &[],
+            attributes: &["ConnectorArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appflow-connector.html",
+        };
     }
 
     impl Resource for Connector {
@@ -189,7 +220,52 @@ pub mod connector_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppFlow::ConnectorProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppFlow::ConnectorProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPFLOW_CONNECTOR_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionMode",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorLabel",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorProfileConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorProfileName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ConnectorProfileName",
+                "/properties/ConnectorType",
+                "/properties/ConnectorLabel",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConnectorProfileArn", "CredentialsArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appflow-connectorprofile.html",
+        };
     }
 
     impl Resource for ConnectorProfile {
@@ -1976,7 +2052,68 @@ pub mod flow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppFlow::Flow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppFlow::Flow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPFLOW_FLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationFlowConfigList",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataCatalogConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceFlowConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tasks",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TriggerConfig",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FlowName", "/properties/KMSArn"],
+            conditional_create_only: &[],
+            attributes: &["FlowArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appflow-flow.html",
+        };
     }
 
     impl Resource for Flow {

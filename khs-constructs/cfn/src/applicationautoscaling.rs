@@ -91,8 +91,67 @@ pub mod scalable_target {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApplicationAutoScaling::ScalableTarget";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApplicationAutoScaling::ScalableTarget")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::APPLICATIONAUTOSCALING_SCALABLE_TARGET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MaxCapacity",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinCapacity",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleARN",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScalableDimension",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduledActions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceNamespace",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SuspendedState",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ResourceId",
+                "/properties/ScalableDimension",
+                "/properties/ServiceNamespace",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationautoscaling-scalabletarget.html",
+        };
     }
 
     impl Resource for ScalableTarget {
@@ -578,8 +637,69 @@ pub mod scaling_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApplicationAutoScaling::ScalingPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApplicationAutoScaling::ScalingPolicy")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::APPLICATIONAUTOSCALING_SCALING_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PredictiveScalingPolicyConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScalableDimension",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScalingTargetId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceNamespace",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StepScalingPolicyConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetTrackingScalingPolicyConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/PolicyName",
+                "/properties/ServiceNamespace",
+                "/properties/ResourceId",
+                "/properties/ScalableDimension",
+                "/properties/ScalingTargetId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationautoscaling-scalingpolicy.html",
+        };
     }
 
     impl Resource for ScalingPolicy {

@@ -29,7 +29,17 @@ pub mod discovery {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApplicationSignals::Discovery";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApplicationSignals::Discovery")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPLICATIONSIGNALS_DISCOVERY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationsignals-discovery.html",
+        };
     }
 
     impl Resource for Discovery {
@@ -98,8 +108,21 @@ pub mod grouping_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApplicationSignals::GroupingConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApplicationSignals::GroupingConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::APPLICATIONSIGNALS_GROUPING_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "GroupingAttributeDefinitions",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["UpdatedAt", "AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationsignals-groupingconfiguration.html",
+        };
     }
 
     impl Resource for GroupingConfiguration {
@@ -266,8 +289,78 @@ pub mod instrumentation_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApplicationSignals::InstrumentationConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApplicationSignals::InstrumentationConfig")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::APPLICATIONSIGNALS_INSTRUMENTATION_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AttributeFilters",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CaptureConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Environment",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpiresAt",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstrumentationType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Service",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SignalType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/InstrumentationType",
+                "/properties/Service",
+                "/properties/Environment",
+                "/properties/SignalType",
+                "/properties/Location",
+                "/properties/Description",
+                "/properties/ExpiresAt",
+                "/properties/AttributeFilters",
+                "/properties/CaptureConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "LocationHash", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationsignals-instrumentationconfig.html",
+        };
     }
 
     impl Resource for InstrumentationConfig {
@@ -646,8 +739,58 @@ pub mod service_level_objective {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ApplicationSignals::ServiceLevelObjective";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ApplicationSignals::ServiceLevelObjective")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::APPLICATIONSIGNALS_SERVICE_LEVEL_OBJECTIVE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BurnRateConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExclusionWindows",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Goal",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestBasedSli",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sli",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastUpdatedTime", "EvaluationType"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationsignals-servicelevelobjective.html",
+        };
     }
 
     impl Resource for ServiceLevelObjective {

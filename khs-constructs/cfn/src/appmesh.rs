@@ -73,7 +73,53 @@ pub mod gateway_route {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppMesh::GatewayRoute";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppMesh::GatewayRoute")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPMESH_GATEWAY_ROUTE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GatewayRouteName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MeshName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MeshOwner",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Spec",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualGatewayName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/MeshName",
+                "/properties/VirtualGatewayName",
+                "/properties/MeshOwner",
+                "/properties/GatewayRouteName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "ResourceOwner", "Arn", "Uid"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appmesh-gatewayroute.html",
+        };
     }
 
     impl Resource for GatewayRoute {
@@ -760,7 +806,33 @@ pub mod mesh {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppMesh::Mesh";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppMesh::Mesh")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPMESH_MESH;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MeshName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Spec",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MeshName"],
+            conditional_create_only: &[],
+            attributes: &["Id", "ResourceOwner", "MeshOwner", "Arn", "Uid"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appmesh-mesh.html",
+        };
     }
 
     impl Resource for Mesh {
@@ -941,7 +1013,53 @@ pub mod route {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppMesh::Route";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppMesh::Route")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPMESH_ROUTE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MeshName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MeshOwner",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Spec",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualRouterName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/MeshName",
+                "/properties/VirtualRouterName",
+                "/properties/RouteName",
+                "/properties/MeshOwner",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "ResourceOwner", "Arn", "Uid"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appmesh-route.html",
+        };
     }
 
     impl Resource for Route {
@@ -1739,7 +1857,47 @@ pub mod virtual_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppMesh::VirtualGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppMesh::VirtualGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPMESH_VIRTUAL_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MeshName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MeshOwner",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Spec",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualGatewayName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/MeshName",
+                "/properties/VirtualGatewayName",
+                "/properties/MeshOwner",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "ResourceOwner", "Arn", "Uid"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appmesh-virtualgateway.html",
+        };
     }
 
     impl Resource for VirtualGateway {
@@ -2582,7 +2740,47 @@ pub mod virtual_node {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppMesh::VirtualNode";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppMesh::VirtualNode")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPMESH_VIRTUAL_NODE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MeshName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MeshOwner",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Spec",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualNodeName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/MeshName",
+                "/properties/VirtualNodeName",
+                "/properties/MeshOwner",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "ResourceOwner", "Arn", "Uid"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appmesh-virtualnode.html",
+        };
     }
 
     impl Resource for VirtualNode {
@@ -3792,7 +3990,47 @@ pub mod virtual_router {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppMesh::VirtualRouter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppMesh::VirtualRouter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPMESH_VIRTUAL_ROUTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MeshName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MeshOwner",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Spec",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualRouterName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/MeshName",
+                "/properties/VirtualRouterName",
+                "/properties/MeshOwner",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "ResourceOwner", "Arn", "Uid"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appmesh-virtualrouter.html",
+        };
     }
 
     impl Resource for VirtualRouter {
@@ -3961,7 +4199,47 @@ pub mod virtual_service {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppMesh::VirtualService";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppMesh::VirtualService")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPMESH_VIRTUAL_SERVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MeshName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MeshOwner",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Spec",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualServiceName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/MeshName",
+                "/properties/VirtualServiceName",
+                "/properties/MeshOwner",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "ResourceOwner", "Arn", "Uid"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appmesh-virtualservice.html",
+        };
     }
 
     impl Resource for VirtualService {

@@ -58,7 +58,53 @@ pub mod auto_scaling_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppRunner::AutoScalingConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppRunner::AutoScalingConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPRUNNER_AUTO_SCALING_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoScalingConfigurationName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxConcurrency",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxSize",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinSize",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AutoScalingConfigurationName",
+                "/properties/MaxConcurrency",
+                "/properties/MaxSize",
+                "/properties/MinSize",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AutoScalingConfigurationArn",
+                "AutoScalingConfigurationRevision",
+                "Latest",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apprunner-autoscalingconfiguration.html",
+        };
     }
 
     impl Resource for AutoScalingConfiguration {
@@ -148,8 +194,41 @@ pub mod observability_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppRunner::ObservabilityConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppRunner::ObservabilityConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::APPRUNNER_OBSERVABILITY_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ObservabilityConfigurationName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TraceConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ObservabilityConfigurationName",
+                "/properties/TraceConfiguration",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ObservabilityConfigurationArn",
+                "ObservabilityConfigurationRevision",
+                "Latest",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apprunner-observabilityconfiguration.html",
+        };
     }
 
     impl Resource for ObservabilityConfiguration {
@@ -332,7 +411,67 @@ pub mod service {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppRunner::Service";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppRunner::Service")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPRUNNER_SERVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoScalingConfigurationArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObservabilityConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ServiceName",
+                "/properties/EncryptionConfiguration",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ServiceArn", "ServiceId", "ServiceUrl", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apprunner-service.html",
+        };
     }
 
     impl Resource for Service {
@@ -1132,7 +1271,43 @@ pub mod vpc_connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppRunner::VpcConnector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppRunner::VpcConnector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPRUNNER_VPC_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroups",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subnets",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConnectorName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/VpcConnectorName",
+                "/properties/Subnets",
+                "/properties/SecurityGroups",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["VpcConnectorArn", "VpcConnectorRevision"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apprunner-vpcconnector.html",
+        };
     }
 
     impl Resource for VpcConnector {
@@ -1226,7 +1401,42 @@ pub mod vpc_ingress_connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppRunner::VpcIngressConnection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppRunner::VpcIngressConnection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPRUNNER_VPC_INGRESS_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IngressVpcConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcIngressConnectionName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/VpcIngressConnectionName",
+                "/properties/ServiceArn",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["VpcIngressConnectionArn", "DomainName", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apprunner-vpcingressconnection.html",
+        };
     }
 
     impl Resource for VpcIngressConnection {

@@ -81,7 +81,66 @@ pub mod app_block {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::AppBlock";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::AppBlock")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSTREAM_APP_BLOCK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PackagingType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PostSetupScriptDetails",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SetupScriptDetails",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceS3Location",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/DisplayName",
+                "/properties/Description",
+                "/properties/SourceS3Location",
+                "/properties/SetupScriptDetails",
+                "/properties/PackagingType",
+                "/properties/PostSetupScriptDetails",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-appblock.html",
+        };
     }
 
     impl Resource for AppBlock {
@@ -318,7 +377,78 @@ pub mod app_block_builder {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::AppBlockBuilder";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::AppBlockBuilder")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSTREAM_APP_BLOCK_BUILDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessEndpoints",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AppBlockArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisableIMDSV1",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableDefaultInternetAccess",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Platform",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfig",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-appblockbuilder.html",
+        };
     }
 
     impl Resource for AppBlockBuilder {
@@ -556,7 +686,82 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSTREAM_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppBlockArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AttributesToDelete",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IconS3Location",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceFamilies",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchPath",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Platforms",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkingDirectory",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/InstanceFamilies",
+                "/properties/Platforms",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -734,8 +939,37 @@ pub mod application_entitlement_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::ApplicationEntitlementAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::ApplicationEntitlementAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::APPSTREAM_APPLICATION_ENTITLEMENT_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EntitlementName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StackName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/StackName",
+                "/properties/EntitlementName",
+                "/properties/ApplicationIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-applicationentitlementassociation.html",
+        };
     }
 
     impl Resource for ApplicationEntitlementAssociation {
@@ -803,8 +1037,28 @@ pub mod application_fleet_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::ApplicationFleetAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::ApplicationFleetAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::APPSTREAM_APPLICATION_FLEET_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FleetName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/FleetName", "/properties/ApplicationArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-applicationfleetassociation.html",
+        };
     }
 
     impl Resource for ApplicationFleetAssociation {
@@ -880,7 +1134,38 @@ pub mod directory_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::DirectoryConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::DirectoryConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSTREAM_DIRECTORY_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateBasedAuthProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectoryName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationalUnitDistinguishedNames",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceAccountCredentials",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DirectoryName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-directoryconfig.html",
+        };
     }
 
     impl Resource for DirectoryConfig {
@@ -1053,7 +1338,43 @@ pub mod entitlement {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::Entitlement";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::Entitlement")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSTREAM_ENTITLEMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppVisibility",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Attributes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StackName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/StackName"],
+            conditional_create_only: &[],
+            attributes: &["CreatedTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-entitlement.html",
+        };
     }
 
     impl Resource for Entitlement {
@@ -1359,7 +1680,143 @@ pub mod fleet {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::Fleet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::Fleet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSTREAM_FLEET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AttributesToDelete",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputeCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisableIMDSV1",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisconnectTimeoutInSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainJoinInfo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableDefaultInternetAccess",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FleetType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdleDisconnectTimeoutInSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxConcurrentSessions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxSessionsPerInstance",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxUserDurationInSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Platform",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RootVolumeConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionScriptS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamView",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UsbDeviceFilterStrings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/FleetType"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-fleet.html",
+        };
     }
 
     impl Resource for Fleet {
@@ -1787,7 +2244,103 @@ pub mod image_builder {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::ImageBuilder";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::ImageBuilder")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSTREAM_IMAGE_BUILDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessEndpoints",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AppstreamAgentVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisableIMDSV1",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainJoinInfo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableDefaultInternetAccess",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RootVolumeConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SoftwaresToInstall",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SoftwaresToUninstall",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["StreamingUrl"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-imagebuilder.html",
+        };
     }
 
     impl Resource for ImageBuilder {
@@ -2049,7 +2602,98 @@ pub mod stack {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::Stack";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::Stack")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSTREAM_STACK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessEndpoints",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentAccessConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AttributesToDelete",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentRedirection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeleteStorageConnectors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EmbedHostDomains",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FeedbackURL",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RedirectURL",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageConnectors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamingExperienceSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserSettings",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-stack.html",
+        };
     }
 
     impl Resource for Stack {
@@ -2631,7 +3275,28 @@ pub mod stack_fleet_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::StackFleetAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::StackFleetAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSTREAM_STACK_FLEET_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FleetName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StackName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/FleetName", "/properties/StackName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-stackfleetassociation.html",
+        };
     }
 
     impl Resource for StackFleetAssociation {
@@ -2714,7 +3379,43 @@ pub mod stack_user_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::StackUserAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::StackUserAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSTREAM_STACK_USER_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SendEmailNotification",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StackName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/StackName",
+                "/properties/AuthenticationType",
+                "/properties/SendEmailNotification",
+                "/properties/UserName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-stackuserassociation.html",
+        };
     }
 
     impl Resource for StackUserAssociation {
@@ -2793,7 +3494,49 @@ pub mod user {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppStream::User";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppStream::User")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSTREAM_USER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirstName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LastName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MessageAction",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AuthenticationType",
+                "/properties/UserName",
+                "/properties/MessageAction",
+                "/properties/FirstName",
+                "/properties/LastName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appstream-user.html",
+        };
     }
 
     impl Resource for User {

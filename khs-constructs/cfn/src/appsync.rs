@@ -53,7 +53,38 @@ pub mod api {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::Api";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::Api")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_API;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EventConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnerContact",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ApiId", "Dns", "Dns.Realtime", "Dns.Http", "ApiArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-api.html",
+        };
     }
 
     impl Resource for Api {
@@ -500,7 +531,57 @@ pub mod api_cache {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::ApiCache";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::ApiCache")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_API_CACHE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiCachingBehavior",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AtRestEncryptionEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthMetricsConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitEncryptionEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ttl",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ApiId",
+                "/properties/AtRestEncryptionEnabled",
+                "/properties/TransitEncryptionEnabled",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-apicache.html",
+        };
     }
 
     impl Resource for ApiCache {
@@ -716,7 +797,33 @@ pub mod api_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::ApiKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::ApiKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_API_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Expires",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId"],
+            conditional_create_only: &[],
+            attributes: &["ApiKey", "ApiKeyId", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-apikey.html",
+        };
     }
 
     impl Resource for ApiKey {
@@ -843,7 +950,58 @@ pub mod channel_namespace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::ChannelNamespace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::ChannelNamespace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_CHANNEL_NAMESPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CodeHandlers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CodeS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HandlerConfigs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublishAuthModes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscribeAuthModes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["ChannelNamespaceArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-channelnamespace.html",
+        };
     }
 
     impl Resource for ChannelNamespace {
@@ -1195,7 +1353,83 @@ pub mod data_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::DataSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::DataSource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_DATA_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DynamoDBConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ElasticsearchConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventBridgeConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HttpConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LambdaConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricsConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OpenSearchServiceConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RelationalDatabaseConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["DataSourceArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-datasource.html",
+        };
     }
 
     impl Resource for DataSource {
@@ -1749,7 +1983,38 @@ pub mod domain_name {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::DomainName";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::DomainName")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_DOMAIN_NAME;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName", "/properties/CertificateArn"],
+            conditional_create_only: &[],
+            attributes: &["AppSyncDomainName", "HostedZoneId", "DomainNameArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-domainname.html",
+        };
     }
 
     impl Resource for DomainName {
@@ -1840,7 +2105,28 @@ pub mod domain_name_api_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::DomainNameApiAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::DomainNameApiAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_DOMAIN_NAME_API_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/DomainName"],
+            conditional_create_only: &[],
+            attributes: &["ApiAssociationIdentifier"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-domainnameapiassociation.html",
+        };
     }
 
     impl Resource for DomainNameApiAssociation {
@@ -2005,7 +2291,88 @@ pub mod function_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::FunctionConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::FunctionConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_FUNCTION_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Code",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CodeS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSourceName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxBatchSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestMappingTemplate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestMappingTemplateS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResponseMappingTemplate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResponseMappingTemplateS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Runtime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SyncConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId"],
+            conditional_create_only: &[],
+            attributes: &["FunctionArn", "FunctionId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-functionconfiguration.html",
+        };
     }
 
     impl Resource for FunctionConfiguration {
@@ -2363,7 +2730,128 @@ pub mod graph_ql_api {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::GraphQLApi";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::GraphQLApi")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_GRAPH_QL_API;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalAuthenticationProviders",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApiType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnhancedMetricsConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentVariables",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntrospectionConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LambdaAuthorizerConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MergedApiExecutionRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OpenIDConnectConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnerContact",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryDepthLimit",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResolverCountLimit",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Visibility",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "XrayEnabled",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[
+                "/properties/LambdaAuthorizerConfig/AuthorizerResultTtlInSeconds",
+                "/properties/LambdaAuthorizerConfig/AuthorizerUri",
+                "/properties/LambdaAuthorizerConfig/IdentityValidationExpression",
+                "/properties/UserPoolConfig/AppIdClientRegex",
+                "/properties/UserPoolConfig/AwsRegion",
+                "/properties/UserPoolConfig/DefaultAction",
+                "/properties/UserPoolConfig/UserPoolId",
+                "/properties/OpenIDConnectConfig/AuthTTL",
+                "/properties/OpenIDConnectConfig/IatTTL",
+                "/properties/OpenIDConnectConfig/Issuer",
+                "/properties/OpenIDConnectConfig/ClientId",
+            ],
+            attributes: &[
+                "ApiId",
+                "Arn",
+                "GraphQLEndpointArn",
+                "GraphQLDns",
+                "GraphQLUrl",
+                "RealtimeDns",
+                "RealtimeUrl",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-graphqlapi.html",
+        };
     }
 
     impl Resource for GraphQlApi {
@@ -2973,7 +3461,33 @@ pub mod graph_ql_schema {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::GraphQLSchema";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::GraphQLSchema")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_GRAPH_QL_SCHEMA;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionS3Location",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-graphqlschema.html",
+        };
     }
 
     impl Resource for GraphQlSchema {
@@ -3156,7 +3670,107 @@ pub mod resolver {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::Resolver";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::Resolver")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_RESOLVER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CachingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Code",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CodeS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSourceName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FieldName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Kind",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxBatchSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricsConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestMappingTemplate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestMappingTemplateS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResponseMappingTemplate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResponseMappingTemplateS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Runtime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SyncConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TypeName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ApiId",
+                "/properties/FieldName",
+                "/properties/TypeName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ResolverArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-resolver.html",
+        };
     }
 
     impl Resource for Resolver {
@@ -3502,7 +4116,51 @@ pub mod source_api_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::SourceApiAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::SourceApiAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_SOURCE_API_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MergedApiIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceApiAssociationConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceApiIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/SourceApiIdentifier",
+                "/properties/MergedApiIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AssociationId",
+                "AssociationArn",
+                "SourceApiId",
+                "SourceApiArn",
+                "MergedApiId",
+                "MergedApiArn",
+                "SourceApiAssociationStatus",
+                "SourceApiAssociationStatusDetail",
+                "LastSuccessfulMergeDate",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-sourceapiassociation.html",
+        };
     }
 
     impl Resource for SourceApiAssociation {
@@ -3673,7 +4331,33 @@ pub mod type_ {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppSync::Type";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppSync::Type")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPSYNC_TYPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Format",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApiId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Name"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appsync-type.html",
+        };
     }
 
     impl Resource for Type {

@@ -52,7 +52,46 @@ pub mod test_case {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AppTest::TestCase";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AppTest::TestCase")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APPTEST_TEST_CASE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Steps",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreationTime",
+                "LastUpdateTime",
+                "LatestVersion",
+                "Status",
+                "TestCaseArn",
+                "TestCaseId",
+                "TestCaseVersion",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apptest-testcase.html",
+        };
     }
 
     impl Resource for TestCase {

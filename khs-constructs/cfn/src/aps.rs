@@ -82,7 +82,53 @@ pub mod anomaly_detector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::APS::AnomalyDetector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::APS::AnomalyDetector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APS_ANOMALY_DETECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Alias",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EvaluationIntervalInSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Labels",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MissingDataAction",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Workspace",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Alias", "/properties/Workspace"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-aps-anomalydetector.html",
+        };
     }
 
     impl Resource for AnomalyDetector {
@@ -302,7 +348,28 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::APS::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::APS::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APS_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/WorkspaceArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-aps-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {
@@ -382,7 +449,38 @@ pub mod rule_groups_namespace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::APS::RuleGroupsNamespace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::APS::RuleGroupsNamespace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APS_RULE_GROUPS_NAMESPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Data",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Workspace",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/Workspace"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-aps-rulegroupsnamespace.html",
+        };
     }
 
     impl Resource for RuleGroupsNamespace {
@@ -489,7 +587,53 @@ pub mod scraper {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::APS::Scraper";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::APS::Scraper")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APS_SCRAPER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Alias",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Destination",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScrapeConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScraperLoggingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Source"],
+            conditional_create_only: &[],
+            attributes: &["ScraperId", "Arn", "RoleArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-aps-scraper.html",
+        };
     }
 
     impl Resource for Scraper {
@@ -918,7 +1062,53 @@ pub mod workspace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::APS::Workspace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::APS::Workspace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::APS_WORKSPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AlertManagerDefinition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Alias",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryLoggingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KmsKeyArn"],
+            conditional_create_only: &[],
+            attributes: &["WorkspaceId", "Arn", "PrometheusEndpoint"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-aps-workspace.html",
+        };
     }
 
     impl Resource for Workspace {

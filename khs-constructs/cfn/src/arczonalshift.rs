@@ -36,8 +36,21 @@ pub mod autoshift_observer_notification_status {
         pub const TYPE_NAME: &'static str =
             "AWS::ARCZonalShift::AutoshiftObserverNotificationStatus";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ARCZonalShift::AutoshiftObserverNotificationStatus")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ARCZONALSHIFT_AUTOSHIFT_OBSERVER_NOTIFICATION_STATUS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "Status",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/Status"],
+            conditional_create_only: &[],
+            attributes: &["AccountId", "Region"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-arczonalshift-autoshiftobservernotificationstatus.html",
+        };
     }
 
     impl Resource for AutoshiftObserverNotificationStatus {
@@ -150,8 +163,33 @@ pub mod zonal_autoshift_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ARCZonalShift::ZonalAutoshiftConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ARCZonalShift::ZonalAutoshiftConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ARCZONALSHIFT_ZONAL_AUTOSHIFT_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PracticeRunConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ZonalAutoshiftStatus",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ResourceIdentifier"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-arczonalshift-zonalautoshiftconfiguration.html",
+        };
     }
 
     impl Resource for ZonalAutoshiftConfiguration {

@@ -47,7 +47,33 @@ pub mod skill {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "Alexa::ASK::Skill";
         /// Metadata from the registry schema (the same as `registry::spec("Alexa::ASK::Skill")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ASK_SKILL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SkillPackage",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VendorId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/VendorId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ask-skill.html",
+        };
     }
 
     impl Resource for Skill {

@@ -54,7 +54,44 @@ pub mod capacity_reservation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Athena::CapacityReservation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Athena::CapacityReservation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ATHENA_CAPACITY_RESERVATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CapacityAssignmentConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetDpus",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Status",
+                "AllocatedDpus",
+                "CreationTime",
+                "LastSuccessfulAllocationTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-athena-capacityreservation.html",
+        };
     }
 
     impl Resource for CapacityReservation {
@@ -216,7 +253,58 @@ pub mod data_catalog {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Athena::DataCatalog";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Athena::DataCatalog")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ATHENA_DATA_CATALOG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Error",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-athena-datacatalog.html",
+        };
     }
 
     impl Resource for DataCatalog {
@@ -392,7 +480,49 @@ pub mod named_query {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Athena::NamedQuery";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Athena::NamedQuery")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ATHENA_NAMED_QUERY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Database",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryString",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkGroup",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Database",
+                "/properties/Description",
+                "/properties/QueryString",
+                "/properties/WorkGroup",
+            ],
+            conditional_create_only: &[],
+            attributes: &["NamedQueryId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-athena-namedquery.html",
+        };
     }
 
     impl Resource for NamedQuery {
@@ -485,7 +615,38 @@ pub mod prepared_statement {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Athena::PreparedStatement";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Athena::PreparedStatement")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ATHENA_PREPARED_STATEMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryStatement",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StatementName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkGroup",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/StatementName", "/properties/WorkGroup"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-athena-preparedstatement.html",
+        };
     }
 
     impl Resource for PreparedStatement {
@@ -585,7 +746,57 @@ pub mod work_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Athena::WorkGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Athena::WorkGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ATHENA_WORK_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecursiveDeleteOption",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkGroupConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkGroupConfigurationUpdates",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreationTime",
+                "WorkGroupConfiguration.EngineVersion.EffectiveEngineVersion",
+                "WorkGroupConfigurationUpdates.EngineVersion.EffectiveEngineVersion",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-athena-workgroup.html",
+        };
     }
 
     impl Resource for WorkGroup {

@@ -83,7 +83,68 @@ pub mod assessment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AuditManager::Assessment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AuditManager::Assessment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AUDITMANAGER_ASSESSMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssessmentReportsDestination",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccount",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Delegations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FrameworkId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Roles",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scope",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FrameworkId", "/properties/AwsAccount"],
+            conditional_create_only: &[],
+            attributes: &["AssessmentId", "Arn", "CreationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-auditmanager-assessment.html",
+        };
     }
 
     impl Resource for Assessment {
@@ -470,7 +531,51 @@ pub mod assessment_framework {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AuditManager::AssessmentFramework";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AuditManager::AssessmentFramework")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AUDITMANAGER_ASSESSMENT_FRAMEWORK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ComplianceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ControlSets",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "FrameworkId",
+                "Type",
+                "CreatedAt",
+                "LastUpdatedAt",
+                "CreatedBy",
+                "LastUpdatedBy",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-auditmanager-assessmentframework.html",
+        };
     }
 
     impl Resource for AssessmentFramework {

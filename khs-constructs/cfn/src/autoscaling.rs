@@ -325,7 +325,213 @@ pub mod auto_scaling_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AutoScaling::AutoScalingGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AutoScaling::AutoScalingGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AUTOSCALING_AUTO_SCALING_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoScalingGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneDistribution",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneImpairmentPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZones",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CapacityRebalance",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CapacityReservationSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Context",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Cooldown",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultInstanceWarmup",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DesiredCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DesiredCapacityType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckGracePeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceLifecyclePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceMaintenancePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchConfigurationName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchTemplate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecycleHookSpecificationList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoadBalancerNames",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxInstanceLifetime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxSize",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricsCollection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinSize",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MixedInstancesPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NewInstancesProtectedFromScaleIn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlacementGroup",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceLinkedRoleARN",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SkipZonalShiftValidation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetGroupARNs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TerminationPolicies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficSources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VPCZoneIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceId", "/properties/AutoScalingGroupName"],
+            conditional_create_only: &[
+                "/properties/LaunchConfigurationName",
+                "/properties/VPCZoneIdentifier",
+                "/properties/LaunchTemplate",
+                "/properties/MixedInstancesPolicy",
+            ],
+            attributes: &["AutoScalingGroupARN"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-autoscalinggroup.html",
+        };
     }
 
     impl Resource for AutoScalingGroup {
@@ -2013,7 +2219,133 @@ pub mod launch_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AutoScaling::LaunchConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AutoScaling::LaunchConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AUTOSCALING_LAUNCH_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssociatePublicIpAddress",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockDeviceMappings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClassicLinkVPCId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClassicLinkVPCSecurityGroups",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EbsOptimized",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamInstanceProfile",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceMonitoring",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KernelId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchConfigurationName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlacementTenancy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RamDiskId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroups",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SpotPrice",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserData",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AssociatePublicIpAddress",
+                "/properties/BlockDeviceMappings",
+                "/properties/ClassicLinkVPCId",
+                "/properties/ClassicLinkVPCSecurityGroups",
+                "/properties/EbsOptimized",
+                "/properties/IamInstanceProfile",
+                "/properties/ImageId",
+                "/properties/InstanceId",
+                "/properties/InstanceMonitoring",
+                "/properties/InstanceType",
+                "/properties/KernelId",
+                "/properties/KeyName",
+                "/properties/LaunchConfigurationName",
+                "/properties/MetadataOptions",
+                "/properties/PlacementTenancy",
+                "/properties/RamDiskId",
+                "/properties/SecurityGroups",
+                "/properties/SpotPrice",
+                "/properties/UserData",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-launchconfiguration.html",
+        };
     }
 
     impl Resource for LaunchConfiguration {
@@ -2285,7 +2617,61 @@ pub mod lifecycle_hook {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AutoScaling::LifecycleHook";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AutoScaling::LifecycleHook")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AUTOSCALING_LIFECYCLE_HOOK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoScalingGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultResult",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HeartbeatTimeout",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecycleHookName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecycleTransition",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationMetadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationTargetARN",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleARN",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AutoScalingGroupName",
+                "/properties/LifecycleHookName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-lifecyclehook.html",
+        };
     }
 
     impl Resource for LifecycleHook {
@@ -2472,7 +2858,73 @@ pub mod scaling_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AutoScaling::ScalingPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AutoScaling::ScalingPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AUTOSCALING_SCALING_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdjustmentType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoScalingGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Cooldown",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EstimatedInstanceWarmup",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricAggregationType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinAdjustmentMagnitude",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PredictiveScalingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScalingAdjustment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StepAdjustments",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetTrackingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AutoScalingGroupName"],
+            conditional_create_only: &[],
+            attributes: &["PolicyName", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-scalingpolicy.html",
+        };
     }
 
     impl Resource for ScalingPolicy {
@@ -3555,7 +4007,58 @@ pub mod scheduled_action {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AutoScaling::ScheduledAction";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AutoScaling::ScheduledAction")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AUTOSCALING_SCHEDULED_ACTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoScalingGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DesiredCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Recurrence",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeZone",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AutoScalingGroupName"],
+            conditional_create_only: &[],
+            attributes: &["ScheduledActionName"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-scheduledaction.html",
+        };
     }
 
     impl Resource for ScheduledAction {
@@ -3652,7 +4155,43 @@ pub mod warm_pool {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AutoScaling::WarmPool";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AutoScaling::WarmPool")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AUTOSCALING_WARM_POOL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoScalingGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceReusePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxGroupPreparedCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PoolState",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AutoScalingGroupName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-warmpool.html",
+        };
     }
 
     impl Resource for WarmPool {

@@ -42,7 +42,28 @@ pub mod scaling_plan {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AutoScalingPlans::ScalingPlan";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AutoScalingPlans::ScalingPlan")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AUTOSCALINGPLANS_SCALING_PLAN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationSource",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScalingInstructions",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ScalingPlanVersion", "ScalingPlanName", "ScalingPlanArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscalingplans-scalingplan.html",
+        };
     }
 
     impl Resource for ScalingPlan {

@@ -47,7 +47,33 @@ pub mod workspace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::AWSExternalAnthropic::Workspace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::AWSExternalAnthropic::Workspace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::AWSEXTERNALANTHROPIC_WORKSPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataResidency",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DataResidency"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-awsexternalanthropic-workspace.html",
+        };
     }
 
     impl Resource for Workspace {

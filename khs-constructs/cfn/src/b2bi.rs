@@ -62,7 +62,43 @@ pub mod capability {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::B2BI::Capability";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::B2BI::Capability")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::B2BI_CAPABILITY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstructionsDocuments",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &["CapabilityArn", "CapabilityId", "CreatedAt", "ModifiedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-b2bi-capability.html",
+        };
     }
 
     impl Resource for Capability {
@@ -233,7 +269,63 @@ pub mod partnership {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::B2BI::Partnership";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::B2BI::Partnership")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::B2BI_PARTNERSHIP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Capabilities",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CapabilityOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Email",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Phone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Email",
+                "/properties/Phone",
+                "/properties/ProfileId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "ModifiedAt",
+                "PartnershipArn",
+                "PartnershipId",
+                "TradingPartnerId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-b2bi-partnership.html",
+        };
     }
 
     impl Resource for Partnership {
@@ -501,7 +593,54 @@ pub mod profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::B2BI::Profile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::B2BI::Profile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::B2BI_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BusinessName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Email",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Logging",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Phone",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Logging"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "LogGroupName",
+                "ModifiedAt",
+                "ProfileArn",
+                "ProfileId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-b2bi-profile.html",
+        };
     }
 
     impl Resource for Profile {
@@ -676,7 +815,73 @@ pub mod transformer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::B2BI::Transformer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::B2BI::Transformer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::B2BI_TRANSFORMER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EdiType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileFormat",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputConversion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Mapping",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MappingTemplate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutputConversion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SampleDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SampleDocuments",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["CreatedAt", "ModifiedAt", "TransformerArn", "TransformerId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-b2bi-transformer.html",
+        };
     }
 
     impl Resource for Transformer {

@@ -42,7 +42,28 @@ pub mod backup_plan {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Backup::BackupPlan";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Backup::BackupPlan")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BACKUP_BACKUP_PLAN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BackupPlan",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupPlanTags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["BackupPlanId", "VersionId", "BackupPlanArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "BackupPlanTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-backupplan.html",
+        };
     }
 
     impl Resource for BackupPlan {
@@ -470,7 +491,28 @@ pub mod backup_selection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Backup::BackupSelection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Backup::BackupSelection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BACKUP_BACKUP_SELECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BackupPlanId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupSelection",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/BackupSelection", "/properties/BackupPlanId"],
+            conditional_create_only: &[],
+            attributes: &["SelectionId", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-backupselection.html",
+        };
     }
 
     impl Resource for BackupSelection {
@@ -721,7 +763,51 @@ pub mod backup_vault {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Backup::BackupVault";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Backup::BackupVault")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BACKUP_BACKUP_VAULT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupVaultName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupVaultTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LockConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Notifications",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/BackupVaultName",
+                "/properties/EncryptionKeyArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["BackupVaultArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "BackupVaultTags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-backupvault.html",
+        };
     }
 
     impl Resource for BackupVault {
@@ -862,7 +948,43 @@ pub mod framework {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Backup::Framework";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Backup::Framework")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BACKUP_FRAMEWORK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FrameworkControls",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FrameworkDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FrameworkName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FrameworkTags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FrameworkName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "FrameworkArn",
+                "CreationTime",
+                "FrameworkStatus",
+                "DeploymentStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "FrameworkTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-framework.html",
+        };
     }
 
     impl Resource for Framework {
@@ -1066,7 +1188,42 @@ pub mod legal_hold {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Backup::LegalHold";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Backup::LegalHold")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BACKUP_LEGAL_HOLD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecoveryPointSelection",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Title",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Title",
+                "/properties/Description",
+                "/properties/RecoveryPointSelection",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "LegalHoldId", "Status", "CreationDate"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-legalhold.html",
+        };
     }
 
     impl Resource for LegalHold {
@@ -1291,8 +1448,63 @@ pub mod logically_air_gapped_backup_vault {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Backup::LogicallyAirGappedBackupVault";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Backup::LogicallyAirGappedBackupVault")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::BACKUP_LOGICALLY_AIR_GAPPED_BACKUP_VAULT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupVaultName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupVaultTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxRetentionDays",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinRetentionDays",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MpaApprovalTeamArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Notifications",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/BackupVaultName",
+                "/properties/MinRetentionDays",
+                "/properties/MaxRetentionDays",
+                "/properties/EncryptionKeyArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["BackupVaultArn", "VaultState", "VaultType"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "BackupVaultTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-logicallyairgappedbackupvault.html",
+        };
     }
 
     impl Resource for LogicallyAirGappedBackupVault {
@@ -1421,7 +1633,43 @@ pub mod report_plan {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Backup::ReportPlan";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Backup::ReportPlan")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BACKUP_REPORT_PLAN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ReportDeliveryChannel",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReportPlanDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReportPlanName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReportPlanTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReportSetting",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ReportPlanName"],
+            conditional_create_only: &[],
+            attributes: &["ReportPlanArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "ReportPlanTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-reportplan.html",
+        };
     }
 
     impl Resource for ReportPlan {
@@ -1599,7 +1847,48 @@ pub mod restore_testing_plan {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Backup::RestoreTestingPlan";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Backup::RestoreTestingPlan")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BACKUP_RESTORE_TESTING_PLAN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RecoveryPointSelection",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestoreTestingPlanName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduleExpression",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduleExpressionTimezone",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartWindowHours",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RestoreTestingPlanName"],
+            conditional_create_only: &[],
+            attributes: &["RestoreTestingPlanArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-restoretestingplan.html",
+        };
     }
 
     impl Resource for RestoreTestingPlan {
@@ -1833,7 +2122,62 @@ pub mod restore_testing_selection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Backup::RestoreTestingSelection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Backup::RestoreTestingSelection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BACKUP_RESTORE_TESTING_SELECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IamRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtectedResourceArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtectedResourceConditions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtectedResourceType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestoreMetadataOverrides",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestoreTestingPlanName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestoreTestingSelectionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidationWindowHours",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ProtectedResourceType",
+                "/properties/RestoreTestingPlanName",
+                "/properties/RestoreTestingSelectionName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-restoretestingselection.html",
+        };
     }
 
     impl Resource for RestoreTestingSelection {
@@ -1970,7 +2314,38 @@ pub mod tiering_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Backup::TieringConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Backup::TieringConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BACKUP_TIERING_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BackupVaultName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceSelection",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TieringConfigurationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TieringConfigurationTags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/TieringConfigurationName"],
+            conditional_create_only: &[],
+            attributes: &["TieringConfigurationArn", "CreationTime", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "TieringConfigurationTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backup-tieringconfiguration.html",
+        };
     }
 
     impl Resource for TieringConfiguration {

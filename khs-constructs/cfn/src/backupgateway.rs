@@ -65,7 +65,53 @@ pub mod hypervisor {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BackupGateway::Hypervisor";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BackupGateway::Hypervisor")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BACKUPGATEWAY_HYPERVISOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Host",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Password",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Username",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KmsKeyArn", "/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &["HypervisorArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-backupgateway-hypervisor.html",
+        };
     }
 
     impl Resource for Hypervisor {

@@ -108,7 +108,105 @@ pub mod compute_environment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Batch::ComputeEnvironment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Batch::ComputeEnvironment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BATCH_COMPUTE_ENVIRONMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ComputeEnvironmentName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputeResources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Context",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EcsSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EksConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplaceComputeEnvironment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UnmanagedvCpus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UpdatePolicy",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ComputeResources/SpotIamFleetRole",
+                "/properties/ComputeEnvironmentName",
+                "/properties/Tags",
+                "/properties/Type",
+                "/properties/EksConfiguration/EksClusterArn",
+                "/properties/EksConfiguration/KubernetesNamespace",
+                "/properties/ComputeResources/ManagedInstancesProvider/InstanceLaunchTemplate/CapacityOptionType",
+                "/properties/ComputeResources/ManagedInstancesProvider/InstanceLaunchTemplate/FipsEnabled",
+            ],
+            conditional_create_only: &[
+                "/properties/ComputeResources/AllocationStrategy",
+                "/properties/ComputeResources/BidPercentage",
+                "/properties/ComputeResources/Ec2Configuration",
+                "/properties/ComputeResources/Ec2KeyPair",
+                "/properties/ComputeResources/ImageId",
+                "/properties/ComputeResources/InstanceRole",
+                "/properties/ComputeResources/InstanceTypes",
+                "/properties/ComputeResources/LaunchTemplate",
+                "/properties/ComputeResources/PlacementGroup",
+                "/properties/ComputeResources/ScalingPolicy",
+                "/properties/ComputeResources/SecurityGroupIds",
+                "/properties/ComputeResources/Subnets",
+                "/properties/ComputeResources/Tags",
+                "/properties/ComputeResources/Type",
+            ],
+            attributes: &[
+                "ComputeEnvironmentArn",
+                "EksConfiguration.AccessEntry.Status",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-batch-computeenvironment.html",
+        };
     }
 
     impl Resource for ComputeEnvironment {
@@ -897,7 +995,46 @@ pub mod consumable_resource {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Batch::ConsumableResource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Batch::ConsumableResource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BATCH_CONSUMABLE_RESOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConsumableResourceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TotalQuantity",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ConsumableResourceName",
+                "/properties/ResourceType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ConsumableResourceArn",
+                "CreatedAt",
+                "InUseQuantity",
+                "AvailableQuantity",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-batch-consumableresource.html",
+        };
     }
 
     impl Resource for ConsumableResource {
@@ -1103,7 +1240,93 @@ pub mod job_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Batch::JobDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Batch::JobDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BATCH_JOB_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConsumableResourceProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContainerProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EcsProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EksProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobDefinitionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlatformCapabilities",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PropagateTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceRetentionPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetryStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchedulingPriority",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Timeout",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/JobDefinitionName"],
+            conditional_create_only: &[],
+            attributes: &["JobDefinitionArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-batch-jobdefinition.html",
+        };
     }
 
     impl Resource for JobDefinition {
@@ -3092,7 +3315,63 @@ pub mod job_queue {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Batch::JobQueue";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Batch::JobQueue")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BATCH_JOB_QUEUE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ComputeEnvironmentOrder",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobQueueName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobQueueType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobStateTimeLimitActions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchedulingPolicyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceEnvironmentOrder",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/JobQueueName", "/properties/JobQueueType"],
+            conditional_create_only: &[],
+            attributes: &["JobQueueArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-batch-jobqueue.html",
+        };
     }
 
     impl Resource for JobQueue {
@@ -3345,7 +3624,53 @@ pub mod quota_share {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Batch::QuotaShare";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Batch::QuotaShare")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BATCH_QUOTA_SHARE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CapacityLimits",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobQueue",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreemptionConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QuotaShareName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceSharingConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/QuotaShareName", "/properties/JobQueue"],
+            conditional_create_only: &[],
+            attributes: &["QuotaShareArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-batch-quotashare.html",
+        };
     }
 
     impl Resource for QuotaShare {
@@ -3519,7 +3844,38 @@ pub mod scheduling_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Batch::SchedulingPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Batch::SchedulingPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BATCH_SCHEDULING_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FairsharePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QuotaSharePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-batch-schedulingpolicy.html",
+        };
     }
 
     impl Resource for SchedulingPolicy {
@@ -3684,7 +4040,46 @@ pub mod service_environment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Batch::ServiceEnvironment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Batch::ServiceEnvironment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BATCH_SERVICE_ENVIRONMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CapacityLimits",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceEnvironmentName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceEnvironmentType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ServiceEnvironmentName",
+                "/properties/ServiceEnvironmentType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ServiceEnvironmentArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-batch-serviceenvironment.html",
+        };
     }
 
     impl Resource for ServiceEnvironment {

@@ -52,7 +52,38 @@ pub mod dashboard {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BCM::Dashboard";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BCM::Dashboard")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BCM_DASHBOARD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Widgets",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Type", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bcm-dashboard.html",
+        };
     }
 
     impl Resource for Dashboard {
@@ -1123,7 +1154,58 @@ pub mod scheduled_report {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BCM::ScheduledReport";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BCM::ScheduledReport")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BCM_SCHEDULED_REPORT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DashboardArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduleConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduledReportExecutionRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WidgetDateRangeOverride",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WidgetIds",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "UpdatedAt", "HealthStatus"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bcm-scheduledreport.html",
+        };
     }
 
     impl Resource for ScheduledReport {

@@ -42,7 +42,31 @@ pub mod export {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BCMDataExports::Export";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BCMDataExports::Export")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BCMDATAEXPORTS_EXPORT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Export",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Export/Name",
+                "/properties/Export/RefreshCadence",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ExportArn", "Export.ExportArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bcmdataexports-export.html",
+        };
     }
 
     impl Resource for Export {

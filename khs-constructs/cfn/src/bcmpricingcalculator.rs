@@ -53,7 +53,47 @@ pub mod bill_estimate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BcmPricingCalculator::BillEstimate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BcmPricingCalculator::BillEstimate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BCMPRICINGCALCULATOR_BILL_ESTIMATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BillScenarioId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpiresAt",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BillScenarioId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Id",
+                "BillInterval",
+                "Status",
+                "CreatedAt",
+                "GroupSharingPreference",
+                "CostCategoryGroupSharingPreferenceArn",
+                "CostCategoryGroupSharingPreferenceEffectiveDate",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bcmpricingcalculator-billestimate.html",
+        };
     }
 
     impl Resource for BillEstimate {
@@ -181,7 +221,50 @@ pub mod bill_scenario {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BcmPricingCalculator::BillScenario";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BcmPricingCalculator::BillScenario")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BCMPRICINGCALCULATOR_BILL_SCENARIO;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CostCategoryGroupSharingPreferenceArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpiresAt",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupSharingPreference",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Id",
+                "BillInterval",
+                "Status",
+                "CreatedAt",
+                "FailureMessage",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bcmpricingcalculator-billscenario.html",
+        };
     }
 
     impl Resource for BillScenario {
@@ -322,8 +405,47 @@ pub mod workload_estimate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BcmPricingCalculator::WorkloadEstimate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BcmPricingCalculator::WorkloadEstimate")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::BCMPRICINGCALCULATOR_WORKLOAD_ESTIMATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ExpiresAt",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RateType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RateType"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Id",
+                "Status",
+                "TotalCost",
+                "CostCurrency",
+                "CreatedAt",
+                "RateTimestamp",
+                "FailureMessage",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bcmpricingcalculator-workloadestimate.html",
+        };
     }
 
     impl Resource for WorkloadEstimate {

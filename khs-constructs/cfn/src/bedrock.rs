@@ -174,7 +174,128 @@ pub mod agent {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::Agent";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::Agent")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_AGENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActionGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentCollaboration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentCollaborators",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentResourceRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoPrepare",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomOrchestration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomerEncryptionKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FoundationModel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GuardrailConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdleSessionTTLInSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Instruction",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KnowledgeBases",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemoryConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrchestrationType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PromptOverrideConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SkipResourceInUseCheckOnDelete",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TestAliasTags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "AgentArn",
+                "AgentId",
+                "AgentStatus",
+                "AgentVersion",
+                "CreatedAt",
+                "FailureReasons",
+                "PreparedAt",
+                "RecommendedActions",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-agent.html",
+        };
     }
 
     impl Resource for Agent {
@@ -1145,7 +1266,50 @@ pub mod agent_alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::AgentAlias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::AgentAlias")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_AGENT_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentAliasName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AgentId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "AgentAliasArn",
+                "AgentAliasHistoryEvents",
+                "AgentAliasId",
+                "AgentAliasStatus",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-agentalias.html",
+        };
     }
 
     impl Resource for AgentAlias {
@@ -1272,8 +1436,51 @@ pub mod application_inference_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::ApplicationInferenceProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::ApplicationInferenceProfile")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::BEDROCK_APPLICATION_INFERENCE_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InferenceProfileName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelSource",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Description",
+                "/properties/InferenceProfileName",
+                "/properties/ModelSource",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Models",
+                "InferenceProfileArn",
+                "InferenceProfileId",
+                "InferenceProfileIdentifier",
+                "Status",
+                "Type",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-applicationinferenceprofile.html",
+        };
     }
 
     impl Resource for ApplicationInferenceProfile {
@@ -1405,7 +1612,56 @@ pub mod automated_reasoning_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::AutomatedReasoningPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::AutomatedReasoningPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_AUTOMATED_REASONING_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ForceDelete",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDefinition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KmsKeyId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Version",
+                "PolicyId",
+                "PolicyArn",
+                "DefinitionHash",
+                "CreatedAt",
+                "UpdatedAt",
+                "KmsKeyArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-automatedreasoningpolicy.html",
+        };
     }
 
     impl Resource for AutomatedReasoningPolicy {
@@ -1679,8 +1935,45 @@ pub mod automated_reasoning_policy_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::AutomatedReasoningPolicyVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::AutomatedReasoningPolicyVersion")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::BEDROCK_AUTOMATED_REASONING_POLICY_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LastUpdatedDefinitionHash",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/PolicyArn",
+                "/properties/LastUpdatedDefinitionHash",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Version",
+                "Name",
+                "Description",
+                "CreatedAt",
+                "UpdatedAt",
+                "PolicyId",
+                "DefinitionHash",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-automatedreasoningpolicyversion.html",
+        };
     }
 
     impl Resource for AutomatedReasoningPolicyVersion {
@@ -1811,7 +2104,53 @@ pub mod blueprint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::Blueprint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::Blueprint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_BLUEPRINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BlueprintName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsEncryptionContext",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schema",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/BlueprintName", "/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &[
+                "BlueprintArn",
+                "BlueprintStage",
+                "CreationTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-blueprint.html",
+        };
     }
 
     impl Resource for Blueprint {
@@ -1950,7 +2289,41 @@ pub mod data_automation_library {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::DataAutomationLibrary";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::DataAutomationLibrary")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_DATA_AUTOMATION_LIBRARY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LibraryDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LibraryName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/EncryptionConfiguration",
+                "/properties/LibraryName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CreationTime", "EntityTypes", "LibraryArn", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-dataautomationlibrary.html",
+        };
     }
 
     impl Resource for DataAutomationLibrary {
@@ -2119,7 +2492,69 @@ pub mod data_automation_project {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::DataAutomationProject";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::DataAutomationProject")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_DATA_AUTOMATION_PROJECT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomOutputConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsEncryptionContext",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OverrideConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StandardOutputConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ProjectName", "/properties/ProjectType"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreationTime",
+                "LastModifiedTime",
+                "ProjectArn",
+                "ProjectStage",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-dataautomationproject.html",
+        };
     }
 
     impl Resource for DataAutomationProject {
@@ -3879,7 +4314,65 @@ pub mod data_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::DataSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::DataSource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_DATA_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataDeletionPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSourceConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KnowledgeBaseId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerSideEncryptionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VectorIngestionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/KnowledgeBaseId",
+                "/properties/VectorIngestionConfiguration/ChunkingConfiguration",
+                "/properties/VectorIngestionConfiguration/ParsingConfiguration",
+                "/properties/DataSourceConfiguration/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "DataSourceId",
+                "DataSourceStatus",
+                "CreatedAt",
+                "UpdatedAt",
+                "FailureReasons",
+                "DataSourceConfiguration.WebConfiguration.CrawlerConfiguration.UserAgentHeader",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-datasource.html",
+        };
     }
 
     impl Resource for DataSource {
@@ -5814,8 +6307,47 @@ pub mod enforced_guardrail_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::EnforcedGuardrailConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::EnforcedGuardrailConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::BEDROCK_ENFORCED_GUARDRAIL_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GuardrailIdentifier",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GuardrailVersion",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelEnforcement",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SelectiveContentGuarding",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "ConfigId",
+                "GuardrailArn",
+                "GuardrailId",
+                "CreatedAt",
+                "CreatedBy",
+                "UpdatedAt",
+                "UpdatedBy",
+                "Owner",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-enforcedguardrailconfiguration.html",
+        };
     }
 
     impl Resource for EnforcedGuardrailConfiguration {
@@ -6096,7 +6628,76 @@ pub mod flow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::Flow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::Flow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_FLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomerEncryptionKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionString",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionSubstitutions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TestAliasTags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "Id",
+                "Status",
+                "UpdatedAt",
+                "Version",
+                "Validations",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-flow.html",
+        };
     }
 
     impl Resource for Flow {
@@ -6629,7 +7230,48 @@ pub mod flow_alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::FlowAlias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::FlowAlias")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_FLOW_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConcurrencyConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FlowArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "FlowId", "Id", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-flowalias.html",
+        };
     }
 
     impl Resource for FlowAlias {
@@ -6789,7 +7431,37 @@ pub mod flow_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::FlowVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::FlowVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_FLOW_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Description", "/properties/FlowArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "Definition",
+                "ExecutionRoleArn",
+                "FlowId",
+                "Name",
+                "Status",
+                "Version",
+                "CustomerEncryptionKeyArn",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-flowversion.html",
+        };
     }
 
     impl Resource for FlowVersion {
@@ -6983,7 +7655,92 @@ pub mod guardrail {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::Guardrail";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::Guardrail")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_GUARDRAIL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutomatedReasoningPolicyConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockedInputMessaging",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockedOutputsMessaging",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentPolicyConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContextualGroundingPolicyConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CrossRegionConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SensitiveInformationPolicyConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TopicPolicyConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WordPolicyConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "FailureRecommendations",
+                "GuardrailArn",
+                "GuardrailId",
+                "Status",
+                "StatusReasons",
+                "UpdatedAt",
+                "Version",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-guardrail.html",
+        };
     }
 
     impl Resource for Guardrail {
@@ -8174,7 +8931,28 @@ pub mod guardrail_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::GuardrailVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::GuardrailVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_GUARDRAIL_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GuardrailIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Description", "/properties/GuardrailIdentifier"],
+            conditional_create_only: &[],
+            attributes: &["GuardrailArn", "GuardrailId", "Version"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-guardrailversion.html",
+        };
     }
 
     impl Resource for GuardrailVersion {
@@ -8280,7 +9058,60 @@ pub mod intelligent_prompt_router {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::IntelligentPromptRouter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::IntelligentPromptRouter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_INTELLIGENT_PROMPT_ROUTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FallbackModel",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Models",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PromptRouterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingCriteria",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FallbackModel",
+                "/properties/Models",
+                "/properties/PromptRouterName",
+                "/properties/RoutingCriteria",
+                "/properties/Description",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "PromptRouterArn",
+                "Status",
+                "Type",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-intelligentpromptrouter.html",
+        };
     }
 
     impl Resource for IntelligentPromptRouter {
@@ -8443,7 +9274,64 @@ pub mod knowledge_base {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::KnowledgeBase";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::KnowledgeBase")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_KNOWLEDGE_BASE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KnowledgeBaseConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/StorageConfiguration",
+                "/properties/KnowledgeBaseConfiguration/Type",
+                "/properties/KnowledgeBaseConfiguration/VectorKnowledgeBaseConfiguration",
+                "/properties/KnowledgeBaseConfiguration/KendraKnowledgeBaseConfiguration",
+                "/properties/KnowledgeBaseConfiguration/ManagedKnowledgeBaseConfiguration",
+                "/properties/KnowledgeBaseConfiguration/SqlKnowledgeBaseConfiguration/Type",
+                "/properties/KnowledgeBaseConfiguration/SqlKnowledgeBaseConfiguration/RedshiftConfiguration/StorageConfigurations",
+                "/properties/KnowledgeBaseConfiguration/SqlKnowledgeBaseConfiguration/RedshiftConfiguration/QueryEngineConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "KnowledgeBaseId",
+                "KnowledgeBaseArn",
+                "CreatedAt",
+                "UpdatedAt",
+                "FailureReasons",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-knowledgebase.html",
+        };
     }
 
     impl Resource for KnowledgeBase {
@@ -10224,7 +11112,28 @@ pub mod knowledge_base_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::KnowledgeBasePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::KnowledgeBasePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_KNOWLEDGE_BASE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "KnowledgeBaseId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KnowledgeBaseId"],
+            conditional_create_only: &[],
+            attributes: &["RevisionId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-knowledgebasepolicy.html",
+        };
     }
 
     impl Resource for KnowledgeBasePolicy {
@@ -10325,7 +11234,48 @@ pub mod prompt {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::Prompt";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::Prompt")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_PROMPT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomerEncryptionKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultVariant",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Variants",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "Id", "UpdatedAt", "Version"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-prompt.html",
+        };
     }
 
     impl Resource for Prompt {
@@ -10548,7 +11498,47 @@ pub mod prompt_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::PromptVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::PromptVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_PROMPT_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PromptArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/PromptArn",
+                "/properties/Description",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "PromptId",
+                "UpdatedAt",
+                "Version",
+                "Name",
+                "DefaultVariant",
+                "Variants",
+                "CustomerEncryptionKeyArn",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-promptversion.html",
+        };
     }
 
     impl Resource for PromptVersion {
@@ -10662,7 +11652,28 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {
@@ -10741,7 +11752,50 @@ pub mod retrieval_instruction {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::RetrievalInstruction";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::RetrievalInstruction")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_RETRIEVAL_INSTRUCTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomerEncryptionKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Instruction",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/CustomerEncryptionKeyArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "RetrievalInstructionId",
+                "Status",
+                "LastTransitionStatus",
+                "CreatedAt",
+                "UpdatedAt",
+                "Arn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-retrievalinstruction.html",
+        };
     }
 
     impl Resource for RetrievalInstruction {
@@ -10876,7 +11930,39 @@ pub mod session {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Bedrock::Session";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Bedrock::Session")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCK_SESSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionMetadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/EncryptionKeyArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "SessionArn",
+                "SessionId",
+                "SessionStatus",
+                "CreatedAt",
+                "LastUpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrock-session.html",
+        };
     }
 
     impl Resource for Session {

@@ -59,8 +59,49 @@ pub mod api_key_credential_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::ApiKeyCredentialProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::ApiKeyCredentialProvider")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::BEDROCKAGENTCORE_API_KEY_CREDENTIAL_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApiKeySecretConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApiKeySecretSource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CredentialProviderArn",
+                "ApiKeySecretArn",
+                "ApiKeySecretJsonKey",
+                "CreatedTime",
+                "LastUpdatedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-apikeycredentialprovider.html",
+        };
     }
 
     impl Resource for ApiKeyCredentialProvider {
@@ -255,7 +296,79 @@ pub mod browser_custom {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::BrowserCustom";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::BrowserCustom")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_BROWSER_CUSTOM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BrowserSigning",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Certificates",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnterprisePolicies",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecordingConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/NetworkConfiguration",
+                "/properties/RecordingConfig",
+                "/properties/BrowserSigning",
+                "/properties/Certificates",
+                "/properties/EnterprisePolicies",
+                "/properties/ExecutionRoleArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "BrowserId",
+                "BrowserArn",
+                "Status",
+                "FailureReason",
+                "CreatedAt",
+                "LastUpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-browsercustom.html",
+        };
     }
 
     impl Resource for BrowserCustom {
@@ -596,7 +709,42 @@ pub mod browser_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::BrowserProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::BrowserProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_BROWSER_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/Description"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ProfileId",
+                "ProfileArn",
+                "Status",
+                "CreatedAt",
+                "LastUpdatedAt",
+                "LastSavedAt",
+                "LastSavedBrowserSessionId",
+                "LastSavedBrowserId",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-browserprofile.html",
+        };
     }
 
     impl Resource for BrowserProfile {
@@ -723,7 +871,53 @@ pub mod capacity_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::CapacityProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::CapacityProvider")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_CAPACITY_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ComputeConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionsConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/PermissionsConfiguration",
+                "/properties/ComputeConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CapacityProviderId",
+                "Status",
+                "CreatedAt",
+                "LastUpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-capacityprovider.html",
+        };
     }
 
     impl Resource for CapacityProvider {
@@ -1493,8 +1687,61 @@ pub mod code_interpreter_custom {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::CodeInterpreterCustom";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::CodeInterpreterCustom")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::BEDROCKAGENTCORE_CODE_INTERPRETER_CUSTOM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Certificates",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/NetworkConfiguration",
+                "/properties/Certificates",
+                "/properties/ExecutionRoleArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CodeInterpreterId",
+                "CodeInterpreterArn",
+                "Status",
+                "FailureReason",
+                "CreatedAt",
+                "LastUpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-codeinterpretercustom.html",
+        };
     }
 
     impl Resource for CodeInterpreterCustom {
@@ -1749,8 +1996,65 @@ pub mod configuration_bundle {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::ConfigurationBundle";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::ConfigurationBundle")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::BEDROCKAGENTCORE_CONFIGURATION_BUNDLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BranchName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BundleName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CommitMessage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Components",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreatedBy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BundleName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "BundleArn",
+                "BundleId",
+                "CreatedAt",
+                "UpdatedAt",
+                "LineageMetadata",
+                "VersionId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-configurationbundle.html",
+        };
     }
 
     impl Resource for ConfigurationBundle {
@@ -1920,7 +2224,55 @@ pub mod consent_portal {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::ConsentPortal";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::ConsentPortal")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_CONSENT_PORTAL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdpConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sources",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/Sources"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ConsentPortalId",
+                "CreatedAt",
+                "PortalUrl",
+                "Status",
+                "UpdatedAt",
+                "ConsentPortalArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-consentportal.html",
+        };
     }
 
     impl Resource for ConsentPortal {
@@ -2117,7 +2469,60 @@ pub mod dataset {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::Dataset";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::Dataset")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_DATASET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatasetName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchemaType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DatasetName",
+                "/properties/SchemaType",
+                "/properties/KmsKeyArn",
+                "/properties/Source",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "DatasetArn",
+                "DatasetId",
+                "Status",
+                "ExampleCount",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-dataset.html",
+        };
     }
 
     impl Resource for Dataset {
@@ -2330,7 +2735,59 @@ pub mod evaluator {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::Evaluator";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::Evaluator")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_EVALUATOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EvaluatorConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EvaluatorName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Level",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/EvaluatorName",
+                "/properties/EvaluatorConfig/Derived/BaseEvaluatorId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "EvaluatorId",
+                "EvaluatorArn",
+                "EvaluatorType",
+                "Provider",
+                "Status",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-evaluator.html",
+        };
     }
 
     impl Resource for Evaluator {
@@ -2978,7 +3435,93 @@ pub mod gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::Gateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::Gateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExceptionLevel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InterceptorConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyEngineConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtocolConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtocolType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WafConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "GatewayArn",
+                "GatewayIdentifier",
+                "GatewayUrl",
+                "Status",
+                "StatusReasons",
+                "UpdatedAt",
+                "WebAclArn",
+                "WorkloadIdentityDetails",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-gateway.html",
+        };
     }
 
     impl Resource for Gateway {
@@ -3361,7 +3904,47 @@ pub mod gateway_rate_limit {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::GatewayRateLimit";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::GatewayRateLimit")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_GATEWAY_RATE_LIMIT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DimensionKeys",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Entries",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RateLimitId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DimensionKeys",
+                "/properties/GatewayIdentifier",
+                "/properties/RateLimitId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CreatedAt", "Status", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-gatewayratelimit.html",
+        };
     }
 
     impl Resource for GatewayRateLimit {
@@ -3546,7 +4129,50 @@ pub mod gateway_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::GatewayRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::GatewayRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_GATEWAY_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Conditions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GatewayIdentifier"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "GatewayArn",
+                "RuleId",
+                "Status",
+                "System",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-gatewayrule.html",
+        };
     }
 
     impl Resource for GatewayRule {
@@ -3680,7 +4306,64 @@ pub mod gateway_target {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::GatewayTarget";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::GatewayTarget")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_GATEWAY_TARGET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CredentialProviderConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateEndpoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GatewayIdentifier"],
+            conditional_create_only: &[],
+            attributes: &[
+                "AuthorizationData",
+                "CreatedAt",
+                "GatewayArn",
+                "LastSynchronizedAt",
+                "PrivateEndpointManagedResources",
+                "ProtocolType",
+                "Status",
+                "StatusReasons",
+                "TargetId",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-gatewaytarget.html",
+        };
     }
 
     impl Resource for GatewayTarget {
@@ -4010,7 +4693,122 @@ pub mod harness {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::Harness";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::Harness")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_HARNESS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowedTools",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Environment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentArtifact",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentVariables",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HarnessName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Hooks",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxIterations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxTokens",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Memory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Model",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Skills",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SystemPrompt",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeoutSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tools",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Truncation",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/HarnessName",
+                "/properties/Memory/ManagedMemoryConfiguration/EncryptionKeyArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "HarnessId",
+                "Status",
+                "Version",
+                "CreatedAt",
+                "UpdatedAt",
+                "Memory.ManagedMemoryConfiguration.Arn",
+                "Environment.AgentCoreRuntimeEnvironment.AgentRuntimeArn",
+                "Environment.AgentCoreRuntimeEnvironment.AgentRuntimeName",
+                "Environment.AgentCoreRuntimeEnvironment.AgentRuntimeId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-harness.html",
+        };
     }
 
     impl Resource for Harness {
@@ -6123,7 +6921,50 @@ pub mod harness_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::HarnessEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::HarnessEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_HARNESS_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HarnessId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetVersion",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/HarnessId", "/properties/EndpointName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "HarnessName",
+                "Status",
+                "LiveVersion",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-harnessendpoint.html",
+        };
     }
 
     impl Resource for HarnessEndpoint {
@@ -6277,7 +7118,75 @@ pub mod memory {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::Memory";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::Memory")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_MEMORY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventExpiryDuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IndexedKeys",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemoryExecutionRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemoryStrategies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NamespaceKeys",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamDeliveryResources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/EncryptionKeyArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "MemoryArn",
+                "MemoryId",
+                "Status",
+                "CreatedAt",
+                "UpdatedAt",
+                "FailureReason",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-memory.html",
+        };
     }
 
     impl Resource for Memory {
@@ -7996,8 +8905,48 @@ pub mod o_auth2_credential_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::OAuth2CredentialProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::OAuth2CredentialProvider")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::BEDROCKAGENTCORE_O_AUTH2_CREDENTIAL_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CredentialProviderVendor",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Oauth2ProviderConfigInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/CredentialProviderVendor"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CredentialProviderArn",
+                "ClientSecretArn",
+                "ClientSecretJsonKey",
+                "ClientSecretSource",
+                "CallbackUrl",
+                "Oauth2ProviderConfigOutput",
+                "CreatedTime",
+                "LastUpdatedTime",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-oauth2credentialprovider.html",
+        };
     }
 
     impl Resource for OAuth2CredentialProvider {
@@ -9276,8 +10225,79 @@ pub mod online_evaluation_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::OnlineEvaluationConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::OnlineEvaluationConfig")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::BEDROCKAGENTCORE_ONLINE_EVALUATION_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusteringConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSourceConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EvaluationExecutionRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Evaluators",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Insights",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OnlineEvaluationConfigName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutputConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/OnlineEvaluationConfigName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "OnlineEvaluationConfigId",
+                "OnlineEvaluationConfigArn",
+                "Status",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-onlineevaluationconfig.html",
+        };
     }
 
     impl Resource for OnlineEvaluationConfig {
@@ -9804,7 +10824,60 @@ pub mod payment_connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::PaymentConnector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::PaymentConnector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_PAYMENT_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CredentialProviderConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PaymentManagerId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisionMode",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/PaymentManagerId",
+                "/properties/ConnectorName",
+                "/properties/ProvisionMode",
+                "/properties/ConnectorType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "PaymentConnectorId",
+                "PaymentConnectorArn",
+                "ConnectorStatus",
+                "ConnectorCreatedAt",
+                "ConnectorLastUpdatedAt",
+                "AuthorizationUrl",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-paymentconnector.html",
+        };
     }
 
     impl Resource for PaymentConnector {
@@ -10011,8 +11084,43 @@ pub mod payment_credential_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::PaymentCredentialProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::PaymentCredentialProvider")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::BEDROCKAGENTCORE_PAYMENT_CREDENTIAL_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CredentialProviderVendor",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderConfigurationInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/CredentialProviderVendor"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CredentialProviderArn",
+                "ProviderConfigurationOutput",
+                "CreatedTime",
+                "LastUpdatedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-paymentcredentialprovider.html",
+        };
     }
 
     impl Resource for PaymentCredentialProvider {
@@ -10377,7 +11485,59 @@ pub mod payment_manager {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::PaymentManager";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::PaymentManager")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_PAYMENT_MANAGER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/AuthorizerType",
+                "/properties/AuthorizerConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "PaymentManagerArn",
+                "PaymentManagerId",
+                "CreatedAt",
+                "LastUpdatedAt",
+                "Status",
+                "WorkloadIdentityDetails",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-paymentmanager.html",
+        };
     }
 
     impl Resource for PaymentManager {
@@ -10728,7 +11888,55 @@ pub mod policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::Policy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::Policy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnforcementMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyEngineId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidationMode",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PolicyEngineId", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "PolicyId",
+                "PolicyArn",
+                "CreatedAt",
+                "UpdatedAt",
+                "Status",
+                "StatusReasons",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-policy.html",
+        };
     }
 
     impl Resource for Policy {
@@ -10948,7 +12156,45 @@ pub mod policy_engine {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::PolicyEngine";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::PolicyEngine")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_POLICY_ENGINE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/EncryptionKeyArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "PolicyEngineId",
+                "CreatedAt",
+                "UpdatedAt",
+                "PolicyEngineArn",
+                "Status",
+                "StatusReasons",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-policyengine.html",
+        };
     }
 
     impl Resource for PolicyEngine {
@@ -11054,7 +12300,28 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {
@@ -11219,7 +12486,97 @@ pub mod runtime {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::Runtime";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::Runtime")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_RUNTIME;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentRuntimeArtifact",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentRuntimeName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CapacityProviderConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentVariables",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilesystemConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecycleConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlatformVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtocolConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestHeaderConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AgentRuntimeName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "AgentRuntimeArn",
+                "AgentRuntimeId",
+                "AgentRuntimeVersion",
+                "Status",
+                "CreatedAt",
+                "LastUpdatedAt",
+                "WorkloadIdentityDetails",
+                "FailureReason",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-runtime.html",
+        };
     }
 
     impl Resource for Runtime {
@@ -12133,7 +13490,53 @@ pub mod runtime_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::RuntimeEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::RuntimeEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_RUNTIME_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentRuntimeId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentRuntimeVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AgentRuntimeId", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "AgentRuntimeEndpointArn",
+                "AgentRuntimeArn",
+                "Status",
+                "CreatedAt",
+                "LastUpdatedAt",
+                "FailureReason",
+                "TargetVersion",
+                "LiveVersion",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-runtimeendpoint.html",
+        };
     }
 
     impl Resource for RuntimeEndpoint {
@@ -12255,7 +13658,33 @@ pub mod workload_identity {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BedrockAgentCore::WorkloadIdentity";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BedrockAgentCore::WorkloadIdentity")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BEDROCKAGENTCORE_WORKLOAD_IDENTITY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowedResourceOauth2ReturnUrls",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["WorkloadIdentityArn", "CreatedTime", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-bedrockagentcore-workloadidentity.html",
+        };
     }
 
     impl Resource for WorkloadIdentity {

@@ -60,7 +60,49 @@ pub mod billing_view {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Billing::BillingView";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Billing::BillingView")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BILLING_BILLING_VIEW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataFilterExpression",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceViews",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Description", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "UpdatedAt",
+                "OwnerAccountId",
+                "BillingViewType",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-billing-billingview.html",
+        };
     }
 
     impl Resource for BillingView {

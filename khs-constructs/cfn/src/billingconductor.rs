@@ -65,7 +65,55 @@ pub mod billing_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BillingConductor::BillingGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BillingConductor::BillingGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BILLINGCONDUCTOR_BILLING_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountGrouping",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputationPreference",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrimaryAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PrimaryAccountId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Size",
+                "Status",
+                "StatusReason",
+                "CreationTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-billingconductor-billinggroup.html",
+        };
     }
 
     impl Resource for BillingGroup {
@@ -266,7 +314,78 @@ pub mod custom_line_item {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BillingConductor::CustomLineItem";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BillingConductor::CustomLineItem")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BILLINGCONDUCTOR_CUSTOM_LINE_ITEM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BillingGroupArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BillingPeriodRange",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputationRule",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomLineItemChargeDetails",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PresentationDetails",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/BillingGroupArn",
+                "/properties/AccountId",
+                "/properties/ComputationRule",
+                "/properties/PresentationDetails",
+                "/properties/BillingPeriodRange/InclusiveStartBillingPeriod",
+                "/properties/BillingPeriodRange/ExclusiveEndBillingPeriod",
+                "/properties/CustomLineItemChargeDetails/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreationTime",
+                "LastModifiedTime",
+                "AssociationSize",
+                "CurrencyCode",
+                "ProductCode",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-billingconductor-customlineitem.html",
+        };
     }
 
     impl Resource for CustomLineItem {
@@ -666,7 +785,38 @@ pub mod pricing_plan {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BillingConductor::PricingPlan";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BillingConductor::PricingPlan")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BILLINGCONDUCTOR_PRICING_PLAN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PricingRuleArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Size", "CreationTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-billingconductor-pricingplan.html",
+        };
     }
 
     impl Resource for PricingPlan {
@@ -808,7 +958,84 @@ pub mod pricing_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::BillingConductor::PricingRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::BillingConductor::PricingRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BILLINGCONDUCTOR_PRICING_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BillingEntity",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModifierPercentage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Operation",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scope",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Service",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tiering",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UsageType",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Scope",
+                "/properties/Service",
+                "/properties/BillingEntity",
+                "/properties/UsageType",
+                "/properties/Operation",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "AssociatedPricingPlanCount",
+                "CreationTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-billingconductor-pricingrule.html",
+        };
     }
 
     impl Resource for PricingRule {

@@ -61,7 +61,44 @@ pub mod spending_limit {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Braket::SpendingLimit";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Braket::SpendingLimit")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BRAKET_SPENDING_LIMIT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeviceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SpendingLimit",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimePeriod",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DeviceArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "SpendingLimitArn",
+                "QueuedSpend",
+                "TotalSpend",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-braket-spendinglimit.html",
+        };
     }
 
     impl Resource for SpendingLimit {

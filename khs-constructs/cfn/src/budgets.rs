@@ -50,7 +50,36 @@ pub mod budget {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Budgets::Budget";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Budgets::Budget")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BUDGETS_BUDGET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Budget",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationsWithSubscribers",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Budget/BudgetName",
+                "/properties/NotificationsWithSubscribers",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "ResourceTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-budgets-budget.html",
+        };
     }
 
     impl Resource for Budget {
@@ -644,7 +673,63 @@ pub mod budgets_action {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Budgets::BudgetsAction";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Budgets::BudgetsAction")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::BUDGETS_BUDGETS_ACTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActionThreshold",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ActionType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApprovalModel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BudgetName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subscribers",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ActionType", "/properties/BudgetName"],
+            conditional_create_only: &[],
+            attributes: &["ActionId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "ResourceTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-budgets-budgetsaction.html",
+        };
     }
 
     impl Resource for BudgetsAction {

@@ -67,7 +67,47 @@ pub mod case {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cases::Case";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cases::Case")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CASES_CASE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomerId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Title",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainId",
+                "/properties/TemplateId",
+                "/properties/CustomerId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CaseId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cases-case.html",
+        };
     }
 
     impl Resource for Case {
@@ -161,7 +201,48 @@ pub mod case_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cases::CaseRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cases::CaseRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CASES_CASE_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CaseRuleId",
+                "CreatedTime",
+                "LastModifiedTime",
+                "CaseRuleArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cases-caserule.html",
+        };
     }
 
     impl Resource for CaseRule {
@@ -249,7 +330,28 @@ pub mod domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cases::Domain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cases::Domain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CASES_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["CreatedTime", "DomainArn", "DomainId", "DomainStatus"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cases-domain.html",
+        };
     }
 
     impl Resource for Domain {
@@ -359,7 +461,54 @@ pub mod field {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cases::Field";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cases::Field")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CASES_FIELD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Attributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/DomainId", "/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &[
+                "FieldArn",
+                "FieldId",
+                "Namespace",
+                "CreatedTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cases-field.html",
+        };
     }
 
     impl Resource for Field {
@@ -543,7 +692,38 @@ pub mod layout {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cases::Layout";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cases::Layout")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CASES_LAYOUT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainId"],
+            conditional_create_only: &[],
+            attributes: &["CreatedTime", "LastModifiedTime", "LayoutArn", "LayoutId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cases-layout.html",
+        };
     }
 
     impl Resource for Layout {
@@ -657,7 +837,48 @@ pub mod related_item {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cases::RelatedItem";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cases::RelatedItem")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CASES_RELATED_ITEM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CaseId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainId",
+                "/properties/CaseId",
+                "/properties/Type",
+                "/properties/Content",
+            ],
+            conditional_create_only: &[],
+            attributes: &["RelatedItemArn", "RelatedItemId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cases-relateditem.html",
+        };
     }
 
     impl Resource for RelatedItem {
@@ -881,7 +1102,63 @@ pub mod template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cases::Template";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cases::Template")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CASES_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LayoutConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequiredFields",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedTime",
+                "LastModifiedTime",
+                "TemplateArn",
+                "TemplateId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cases-template.html",
+        };
     }
 
     impl Resource for Template {

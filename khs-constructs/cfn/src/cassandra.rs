@@ -56,7 +56,38 @@ pub mod keyspace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cassandra::Keyspace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cassandra::Keyspace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CASSANDRA_KEYSPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientSideTimestampsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyspaceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KeyspaceName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cassandra-keyspace.html",
+        };
     }
 
     impl Resource for Keyspace {
@@ -265,7 +296,99 @@ pub mod table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cassandra::Table";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cassandra::Table")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CASSANDRA_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoScalingSpecifications",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BillingMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CdcSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientSideTimestampsEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusteringKeyColumns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultTimeToLive",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyspaceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PartitionKeyColumns",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PointInTimeRecoveryEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegularColumns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicaSpecifications",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WarmThroughput",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/KeyspaceName",
+                "/properties/TableName",
+                "/properties/PartitionKeyColumns",
+                "/properties/ClusteringKeyColumns",
+                "/properties/ClientSideTimestampsEnabled",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cassandra-table.html",
+        };
     }
 
     impl Resource for Table {
@@ -821,7 +944,43 @@ pub mod type_ {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cassandra::Type";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cassandra::Type")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CASSANDRA_TYPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Fields",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyspaceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TypeName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/KeyspaceName",
+                "/properties/TypeName",
+                "/properties/Fields",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "DirectReferringTables",
+                "DirectParentTypes",
+                "MaxNestingDepth",
+                "LastModifiedTimestamp",
+                "KeyspaceArn",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cassandra-type.html",
+        };
     }
 
     impl Resource for Type {

@@ -40,7 +40,28 @@ pub mod metadata {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CDK::Metadata";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CDK::Metadata")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CDK_METADATA;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Analytics",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Modules",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cdk-metadata.html",
+        };
     }
 
     impl Resource for Metadata {

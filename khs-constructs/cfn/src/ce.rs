@@ -63,7 +63,54 @@ pub mod anomaly_monitor {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CE::AnomalyMonitor";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CE::AnomalyMonitor")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CE_ANOMALY_MONITOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MonitorDimension",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitorName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitorSpecification",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitorType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/MonitorType",
+                "/properties/MonitorDimension",
+                "/properties/MonitorSpecification",
+                "/properties/ResourceTags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "MonitorArn",
+                "CreationDate",
+                "LastEvaluatedDate",
+                "LastUpdatedDate",
+                "DimensionalValueCount",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "ResourceTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ce-anomalymonitor.html",
+        };
     }
 
     impl Resource for AnomalyMonitor {
@@ -250,7 +297,53 @@ pub mod anomaly_subscription {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CE::AnomalySubscription";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CE::AnomalySubscription")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CE_ANOMALY_SUBSCRIPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Frequency",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitorArnList",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subscribers",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscriptionName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Threshold",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThresholdExpression",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ResourceTags"],
+            conditional_create_only: &[],
+            attributes: &["SubscriptionArn", "AccountId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "ResourceTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ce-anomalysubscription.html",
+        };
     }
 
     impl Resource for AnomalySubscription {
@@ -472,7 +565,48 @@ pub mod cost_category {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CE::CostCategory";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CE::CostCategory")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CE_COST_CATEGORY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultValue",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleVersion",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rules",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SplitChargeRules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "EffectiveStart"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ce-costcategory.html",
+        };
     }
 
     impl Resource for CostCategory {

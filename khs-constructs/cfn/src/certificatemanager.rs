@@ -35,7 +35,21 @@ pub mod account {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CertificateManager::Account";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CertificateManager::Account")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CERTIFICATEMANAGER_ACCOUNT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ExpiryEventsConfiguration",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-account.html",
+        };
     }
 
     impl Resource for Account {
@@ -145,8 +159,42 @@ pub mod acme_domain_validation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CertificateManager::AcmeDomainValidation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CertificateManager::AcmeDomainValidation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CERTIFICATEMANAGER_ACME_DOMAIN_VALIDATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcmeEndpointArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrevalidationOptions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AcmeEndpointArn",
+                "/properties/DomainName",
+                "/properties/PrevalidationOptions/DnsPrevalidation/HostedZoneId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmedomainvalidation.html",
+        };
     }
 
     impl Resource for AcmeDomainValidation {
@@ -335,7 +383,46 @@ pub mod acme_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CertificateManager::AcmeEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CertificateManager::AcmeEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CERTIFICATEMANAGER_ACME_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizationBehavior",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateAuthority",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateTags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Contact",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AuthorizationBehavior",
+                "/properties/CertificateTags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AcmeEndpointArn", "EndpointUrl"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmeendpoint.html",
+        };
     }
 
     impl Resource for AcmeEndpoint {
@@ -551,8 +638,42 @@ pub mod acme_external_account_binding {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CertificateManager::AcmeExternalAccountBinding";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CertificateManager::AcmeExternalAccountBinding")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CERTIFICATEMANAGER_ACME_EXTERNAL_ACCOUNT_BINDING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcmeEndpointArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Expiration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AcmeEndpointArn",
+                "/properties/RoleArn",
+                "/properties/Expiration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AcmeExternalAccountBindingArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-acmeexternalaccountbinding.html",
+        };
     }
 
     impl Resource for AcmeExternalAccountBinding {
@@ -769,7 +890,75 @@ pub mod certificate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CertificateManager::Certificate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CertificateManager::Certificate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CERTIFICATEMANAGER_CERTIFICATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateAuthorityArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateExport",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateTransparencyLoggingPreference",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainValidationOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Id",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyAlgorithm",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubjectAlternativeNames",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidationMethod",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SubjectAlternativeNames",
+                "/properties/DomainValidationOptions",
+                "/properties/KeyAlgorithm",
+                "/properties/DomainName",
+                "/properties/CertificateAuthorityArn",
+                "/properties/CertificateExport",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CertificateArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-certificate.html",
+        };
     }
 
     impl Resource for Certificate {

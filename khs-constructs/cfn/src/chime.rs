@@ -47,7 +47,33 @@ pub mod app_instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Chime::AppInstance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Chime::AppInstance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CHIME_APP_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Metadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AppInstanceArn", "CreatedTimestamp", "LastUpdatedTimestamp"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-chime-appinstance.html",
+        };
     }
 
     impl Resource for AppInstance {
@@ -149,7 +175,47 @@ pub mod app_instance_bot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Chime::AppInstanceBot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Chime::AppInstanceBot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CHIME_APP_INSTANCE_BOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppInstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Metadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AppInstanceArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "AppInstanceBotArn",
+                "CreatedTimestamp",
+                "LastUpdatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-chime-appinstancebot.html",
+        };
     }
 
     impl Resource for AppInstanceBot {
@@ -437,7 +503,51 @@ pub mod app_instance_user {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Chime::AppInstanceUser";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Chime::AppInstanceUser")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CHIME_APP_INSTANCE_USER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppInstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AppInstanceUserId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpirationSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Metadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AppInstanceArn",
+                "/properties/AppInstanceUserId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AppInstanceUserArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-chime-appinstanceuser.html",
+        };
     }
 
     impl Resource for AppInstanceUser {
@@ -628,7 +738,93 @@ pub mod channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Chime::Channel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Chime::Channel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CHIME_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppInstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChimeBearer",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ElasticChannelConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpirationSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemberArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Metadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Mode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModeratorArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Privacy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AppInstanceArn",
+                "/properties/ChannelId",
+                "/properties/ChimeBearer",
+                "/properties/ElasticChannelConfiguration",
+                "/properties/MemberArns",
+                "/properties/ModeratorArns",
+                "/properties/Privacy",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedBy",
+                "CreatedTimestamp",
+                "LastUpdatedTimestamp",
+                "LastMessageTimestamp",
+                "ChannelFlowArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-chime-channel.html",
+        };
     }
 
     impl Resource for Channel {
@@ -888,7 +1084,44 @@ pub mod channel_flow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Chime::ChannelFlow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Chime::ChannelFlow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CHIME_CHANNEL_FLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppInstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Processors",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AppInstanceArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "AppInstanceId",
+                "ChannelFlowId",
+                "CreatedTimestamp",
+                "LastUpdatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-chime-channelflow.html",
+        };
     }
 
     impl Resource for ChannelFlow {
@@ -1136,8 +1369,48 @@ pub mod media_insights_pipeline_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Chime::MediaInsightsPipelineConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Chime::MediaInsightsPipelineConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CHIME_MEDIA_INSIGHTS_PIPELINE_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Elements",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MediaInsightsPipelineConfigurationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RealTimeAlertConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceAccessRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MediaInsightsPipelineConfigurationName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "MediaInsightsPipelineConfigurationArn",
+                "MediaInsightsPipelineConfigurationId",
+                "CreatedTimestamp",
+                "UpdatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-chime-mediainsightspipelineconfiguration.html",
+        };
     }
 
     impl Resource for MediaInsightsPipelineConfiguration {
@@ -2125,8 +2398,42 @@ pub mod media_pipeline_kinesis_video_stream_pool {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Chime::MediaPipelineKinesisVideoStreamPool";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Chime::MediaPipelineKinesisVideoStreamPool")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CHIME_MEDIA_PIPELINE_KINESIS_VIDEO_STREAM_POOL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PoolName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/PoolName",
+                "/properties/StreamConfiguration/Region",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "PoolId",
+                "PoolStatus",
+                "CreatedTimestamp",
+                "UpdatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-chime-mediapipelinekinesisvideostreampool.html",
+        };
     }
 
     impl Resource for MediaPipelineKinesisVideoStreamPool {
@@ -2296,7 +2603,43 @@ pub mod sip_media_application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Chime::SipMediaApplication";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Chime::SipMediaApplication")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CHIME_SIP_MEDIA_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsRegion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Endpoints",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AwsRegion"],
+            conditional_create_only: &[],
+            attributes: &[
+                "SipMediaApplicationId",
+                "SipMediaApplicationArn",
+                "CreatedTimestamp",
+                "UpdatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-chime-sipmediaapplication.html",
+        };
     }
 
     impl Resource for SipMediaApplication {
@@ -2420,7 +2763,49 @@ pub mod voice_connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Chime::VoiceConnector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Chime::VoiceConnector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CHIME_VOICE_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsRegion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequireEncryption",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AwsRegion", "/properties/NetworkType"],
+            conditional_create_only: &[],
+            attributes: &[
+                "VoiceConnectorArn",
+                "VoiceConnectorId",
+                "OutboundHostName",
+                "CreatedTimestamp",
+                "UpdatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-chime-voiceconnector.html",
+        };
     }
 
     impl Resource for VoiceConnector {

@@ -109,7 +109,86 @@ pub mod analysis_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CleanRooms::AnalysisTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRooms::AnalysisTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLEANROOMS_ANALYSIS_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AnalysisParameters",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ErrorMessageConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Format",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MembershipIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schema",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceMetadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SyntheticDataParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/MembershipIdentifier",
+                "/properties/Source",
+                "/properties/Source/Text",
+                "/properties/Format",
+                "/properties/AnalysisParameters",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CollaborationArn",
+                "CollaborationIdentifier",
+                "AnalysisTemplateIdentifier",
+                "Arn",
+                "MembershipArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanrooms-analysistemplate.html",
+        };
     }
 
     impl Resource for AnalysisTemplate {
@@ -548,7 +627,104 @@ pub mod collaboration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CleanRooms::Collaboration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRooms::Collaboration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLEANROOMS_COLLABORATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowedResultRegions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AnalyticsEngine",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoApprovedChangeTypes",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreatorDisplayName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreatorMLMemberAbilities",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreatorMemberAbilities",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreatorPaymentConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataEncryptionMetadata",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsMetricsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobLogStatus",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Members",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryLogStatus",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/CreatorDisplayName",
+                "/properties/CreatorMemberAbilities",
+                "/properties/CreatorMLMemberAbilities",
+                "/properties/DataEncryptionMetadata",
+                "/properties/JobLogStatus",
+                "/properties/QueryLogStatus",
+                "/properties/Members",
+                "/properties/CreatorPaymentConfiguration",
+                "/properties/AutoApprovedChangeTypes",
+                "/properties/AllowedResultRegions",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CollaborationIdentifier"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanrooms-collaboration.html",
+        };
     }
 
     impl Resource for Collaboration {
@@ -1246,7 +1422,58 @@ pub mod configured_table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CleanRooms::ConfiguredTable";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRooms::ConfiguredTable")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLEANROOMS_CONFIGURED_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowedColumns",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AnalysisMethod",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AnalysisRules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SelectedAnalysisMethods",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableReference",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ConfiguredTableIdentifier"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanrooms-configuredtable.html",
+        };
     }
 
     impl Resource for ConfiguredTable {
@@ -1494,8 +1721,57 @@ pub mod configured_table_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CleanRooms::ConfiguredTableAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRooms::ConfiguredTableAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CLEANROOMS_CONFIGURED_TABLE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfiguredTableAssociationAnalysisRules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfiguredTableIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MembershipIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ConfiguredTableIdentifier",
+                "/properties/Name",
+                "/properties/MembershipIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConfiguredTableAssociationIdentifier", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanrooms-configuredtableassociation.html",
+        };
     }
 
     impl Resource for ConfiguredTableAssociation {
@@ -1677,7 +1953,59 @@ pub mod id_mapping_table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CleanRooms::IdMappingTable";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRooms::IdMappingTable")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLEANROOMS_ID_MAPPING_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputReferenceConfig",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MembershipIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/MembershipIdentifier",
+                "/properties/Name",
+                "/properties/InputReferenceConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "IdMappingTableIdentifier",
+                "Arn",
+                "MembershipArn",
+                "CollaborationIdentifier",
+                "CollaborationArn",
+                "InputReferenceProperties",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanrooms-idmappingtable.html",
+        };
     }
 
     impl Resource for IdMappingTable {
@@ -1831,7 +2159,58 @@ pub mod id_namespace_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CleanRooms::IdNamespaceAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRooms::IdNamespaceAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLEANROOMS_ID_NAMESPACE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdMappingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputReferenceConfig",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MembershipIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/MembershipIdentifier",
+                "/properties/InputReferenceConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "IdNamespaceAssociationIdentifier",
+                "Arn",
+                "MembershipArn",
+                "CollaborationIdentifier",
+                "CollaborationArn",
+                "InputReferenceProperties",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanrooms-idnamespaceassociation.html",
+        };
     }
 
     impl Resource for IdNamespaceAssociation {
@@ -2008,7 +2387,64 @@ pub mod intermediate_table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CleanRooms::IntermediateTable";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRooms::IntermediateTable")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLEANROOMS_INTERMEDIATE_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AnalysisRules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MembershipIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PopulationAnalysisConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/MembershipIdentifier",
+                "/properties/Name",
+                "/properties/PopulationAnalysisConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "IntermediateTableIdentifier",
+                "Arn",
+                "MembershipArn",
+                "CollaborationIdentifier",
+                "CollaborationArn",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanrooms-intermediatetable.html",
+        };
     }
 
     impl Resource for IntermediateTable {
@@ -2256,7 +2692,63 @@ pub mod membership {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CleanRooms::Membership";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRooms::Membership")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLEANROOMS_MEMBERSHIP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CollaborationIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultJobResultConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultResultConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsMetricsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobLogStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PaymentConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryLogStatus",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CollaborationIdentifier"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CollaborationArn",
+                "CollaborationCreatorAccountId",
+                "MembershipIdentifier",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanrooms-membership.html",
+        };
     }
 
     impl Resource for Membership {
@@ -2724,7 +3216,54 @@ pub mod privacy_budget_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CleanRooms::PrivacyBudgetTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRooms::PrivacyBudgetTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLEANROOMS_PRIVACY_BUDGET_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoRefresh",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MembershipIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivacyBudgetType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/MembershipIdentifier",
+                "/properties/PrivacyBudgetType",
+                "/properties/AutoRefresh",
+                "/properties/Parameters/ResourceArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CollaborationArn",
+                "CollaborationIdentifier",
+                "PrivacyBudgetTemplateIdentifier",
+                "Arn",
+                "MembershipArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanrooms-privacybudgettemplate.html",
+        };
     }
 
     impl Resource for PrivacyBudgetTemplate {

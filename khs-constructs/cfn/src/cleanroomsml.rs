@@ -85,8 +85,60 @@ pub mod configured_model_algorithm {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CleanRoomsML::ConfiguredModelAlgorithm";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRoomsML::ConfiguredModelAlgorithm")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CLEANROOMSML_CONFIGURED_MODEL_ALGORITHM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InferenceContainerConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrainingContainerConfig",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/RoleArn",
+                "/properties/TrainingContainerConfig",
+                "/properties/InferenceContainerConfig",
+                "/properties/KmsKeyArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConfiguredModelAlgorithmArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanroomsml-configuredmodelalgorithm.html",
+        };
     }
 
     impl Resource for ConfiguredModelAlgorithm {
@@ -278,8 +330,57 @@ pub mod configured_model_algorithm_association {
         pub const TYPE_NAME: &'static str =
             "AWS::CleanRoomsML::ConfiguredModelAlgorithmAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRoomsML::ConfiguredModelAlgorithmAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CLEANROOMSML_CONFIGURED_MODEL_ALGORITHM_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfiguredModelAlgorithmArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MembershipIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivacyConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/MembershipIdentifier",
+                "/properties/ConfiguredModelAlgorithmArn",
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/PrivacyConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ConfiguredModelAlgorithmAssociationArn",
+                "CollaborationIdentifier",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanroomsml-configuredmodelalgorithmassociation.html",
+        };
     }
 
     impl Resource for ConfiguredModelAlgorithmAssociation {
@@ -866,7 +967,48 @@ pub mod training_dataset {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CleanRoomsML::TrainingDataset";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CleanRoomsML::TrainingDataset")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLEANROOMSML_TRAINING_DATASET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrainingData",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Description",
+                "/properties/Name",
+                "/properties/RoleArn",
+                "/properties/TrainingData",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Status", "TrainingDatasetArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cleanroomsml-trainingdataset.html",
+        };
     }
 
     impl Resource for TrainingDataset {

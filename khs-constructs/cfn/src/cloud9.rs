@@ -83,7 +83,76 @@ pub mod environment_ec2 {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cloud9::EnvironmentEC2";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cloud9::EnvironmentEC2")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUD9_ENVIRONMENT_EC2;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutomaticStopTimeMinutes",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnerArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Repositories",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AutomaticStopTimeMinutes",
+                "/properties/OwnerArn",
+                "/properties/ConnectionType",
+                "/properties/InstanceType",
+                "/properties/ImageId",
+                "/properties/SubnetId",
+                "/properties/Repositories",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "EnvironmentId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloud9-environmentec2.html",
+        };
     }
 
     impl Resource for EnvironmentEc2 {

@@ -136,7 +136,109 @@ pub mod change_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::ChangeSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::ChangeSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_CHANGE_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Capabilities",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChangeSetName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChangeSetType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImportExistingResources",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IncludeNestedStacks",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationARNs",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OnStackFailure",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleARN",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StackName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateBody",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateURL",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UsePreviousTemplate",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ChangeSetName",
+                "/properties/StackName",
+                "/properties/TemplateBody",
+                "/properties/TemplateURL",
+                "/properties/UsePreviousTemplate",
+                "/properties/Description",
+                "/properties/ChangeSetType",
+                "/properties/Capabilities",
+                "/properties/RoleARN",
+                "/properties/NotificationARNs",
+                "/properties/IncludeNestedStacks",
+                "/properties/OnStackFailure",
+                "/properties/ImportExistingResources",
+                "/properties/DeploymentMode",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ChangeSetId", "StackId", "CreationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-changeset.html",
+        };
     }
 
     impl Resource for ChangeSet {
@@ -366,7 +468,28 @@ pub mod custom_resource {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::CustomResource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::CustomResource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_CUSTOM_RESOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ServiceTimeout",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceToken",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ServiceToken"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-customresource.html",
+        };
     }
 
     impl Resource for CustomResource {
@@ -442,7 +565,35 @@ pub mod generated_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::GeneratedTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::GeneratedTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_GENERATED_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GeneratedTemplateName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "GeneratedTemplateId",
+                "Status",
+                "CreationTime",
+                "LastUpdatedTime",
+                "Progress",
+                "TotalWarnings",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-generatedtemplate.html",
+        };
     }
 
     impl Resource for GeneratedTemplate {
@@ -675,7 +826,68 @@ pub mod guard_hook {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::GuardHook";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::GuardHook")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_GUARD_HOOK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Alias",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRole",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FailureMode",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HookStatus",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogBucket",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Options",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleLocation",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StackFilters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetFilters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetOperations",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ExecutionRole", "/properties/Alias"],
+            conditional_create_only: &[],
+            attributes: &["HookArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-guardhook.html",
+        };
     }
 
     impl Resource for GuardHook {
@@ -981,7 +1193,33 @@ pub mod hook_default_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::HookDefaultVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::HookDefaultVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_HOOK_DEFAULT_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "TypeName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TypeVersionArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-hookdefaultversion.html",
+        };
     }
 
     impl Resource for HookDefaultVersion {
@@ -1063,7 +1301,38 @@ pub mod hook_type_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::HookTypeConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::HookTypeConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_HOOK_TYPE_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationAlias",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TypeArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TypeName",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConfigurationAlias"],
+            conditional_create_only: &[],
+            attributes: &["ConfigurationArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-hooktypeconfig.html",
+        };
     }
 
     impl Resource for HookTypeConfig {
@@ -1179,7 +1448,49 @@ pub mod hook_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::HookVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::HookVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_HOOK_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchemaHandlerPackage",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TypeName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ExecutionRoleArn",
+                "/properties/LoggingConfig",
+                "/properties/SchemaHandlerPackage",
+                "/properties/TypeName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "IsDefaultVersion",
+                "Visibility",
+                "VersionId",
+                "TypeArn",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-hookversion.html",
+        };
     }
 
     impl Resource for HookVersion {
@@ -1350,7 +1661,72 @@ pub mod lambda_hook {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::LambdaHook";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::LambdaHook")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_LAMBDA_HOOK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Alias",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoUpdate",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRole",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FailureMode",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HookStatus",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LambdaFunction",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StackFilters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetFilters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetOperations",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Alias",
+                "/properties/AutoUpdate",
+                "/properties/LoggingConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &["HookArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-lambdahook.html",
+        };
     }
 
     impl Resource for LambdaHook {
@@ -1669,7 +2045,43 @@ pub mod macro_ {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::Macro";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::Macro")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_MACRO;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogRoleARN",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-macro.html",
+        };
     }
 
     impl Resource for Macro {
@@ -1746,8 +2158,37 @@ pub mod module_default_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::ModuleDefaultVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::ModuleDefaultVersion")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CLOUDFORMATION_MODULE_DEFAULT_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Arn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModuleName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Arn",
+                "/properties/ModuleName",
+                "/properties/VersionId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-moduledefaultversion.html",
+        };
     }
 
     impl Resource for ModuleDefaultVersion {
@@ -1815,7 +2256,37 @@ pub mod module_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::ModuleVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::ModuleVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_MODULE_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ModuleName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModulePackage",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ModuleName", "/properties/ModulePackage"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Description",
+                "DocumentationUrl",
+                "IsDefaultVersion",
+                "Schema",
+                "TimeCreated",
+                "VersionId",
+                "Visibility",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-moduleversion.html",
+        };
     }
 
     impl Resource for ModuleVersion {
@@ -1940,7 +2411,49 @@ pub mod public_type_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::PublicTypeVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::PublicTypeVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_PUBLIC_TYPE_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Arn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogDeliveryBucket",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicVersionNumber",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TypeName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/LogDeliveryBucket",
+                "/properties/PublicVersionNumber",
+                "/properties/TypeName",
+                "/properties/Type",
+                "/properties/Arn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["PublicTypeArn", "TypeVersionArn", "PublisherId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-publictypeversion.html",
+        };
     }
 
     impl Resource for PublicTypeVersion {
@@ -2054,7 +2567,36 @@ pub mod publisher {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::Publisher";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::Publisher")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_PUBLISHER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptTermsAndConditions",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionArn",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AcceptTermsAndConditions",
+                "/properties/ConnectionArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "PublisherId",
+                "PublisherStatus",
+                "PublisherProfile",
+                "IdentityProvider",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-publisher.html",
+        };
     }
 
     impl Resource for Publisher {
@@ -2146,8 +2688,33 @@ pub mod resource_default_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::ResourceDefaultVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::ResourceDefaultVersion")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CLOUDFORMATION_RESOURCE_DEFAULT_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "TypeName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TypeVersionArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-resourcedefaultversion.html",
+        };
     }
 
     impl Resource for ResourceDefaultVersion {
@@ -2240,7 +2807,50 @@ pub mod resource_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::ResourceVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::ResourceVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_RESOURCE_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchemaHandlerPackage",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TypeName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ExecutionRoleArn",
+                "/properties/LoggingConfig",
+                "/properties/SchemaHandlerPackage",
+                "/properties/TypeName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "IsDefaultVersion",
+                "ProvisioningType",
+                "Visibility",
+                "VersionId",
+                "TypeArn",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-resourceversion.html",
+        };
     }
 
     impl Resource for ResourceVersion {
@@ -2381,7 +2991,43 @@ pub mod stack {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::Stack";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::Stack")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_STACK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "NotificationARNs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateURL",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeoutInMinutes",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["StackId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-stack.html",
+        };
     }
 
     impl Resource for Stack {
@@ -2542,7 +3188,93 @@ pub mod stack_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::StackSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::StackSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_STACK_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdministrationRoleARN",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoDeployment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CallAs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Capabilities",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedExecution",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OperationPreferences",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionModel",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StackInstancesGroup",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StackSetName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateBody",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateURL",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PermissionModel", "/properties/StackSetName"],
+            conditional_create_only: &[],
+            attributes: &["StackSetId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-stackset.html",
+        };
     }
 
     impl Resource for StackSet {
@@ -3030,7 +3762,68 @@ pub mod type_activation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::TypeActivation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::TypeActivation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_TYPE_ACTIVATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoUpdate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MajorVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicTypeArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublisherId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TypeName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TypeNameAlias",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionBump",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/LoggingConfig"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-typeactivation.html",
+        };
     }
 
     impl Resource for TypeActivation {
@@ -3187,7 +3980,33 @@ pub mod wait_condition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::WaitCondition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::WaitCondition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_WAIT_CONDITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Count",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Handle",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Timeout",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Data", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-waitcondition.html",
+        };
     }
 
     impl Resource for WaitCondition {
@@ -3253,7 +4072,17 @@ pub mod wait_condition_handle {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFormation::WaitConditionHandle";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFormation::WaitConditionHandle")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFORMATION_WAIT_CONDITION_HANDLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-waitconditionhandle.html",
+        };
     }
 
     impl Resource for WaitConditionHandle {

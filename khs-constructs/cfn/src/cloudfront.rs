@@ -57,7 +57,47 @@ pub mod anycast_ip_list {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::AnycastIpList";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::AnycastIpList")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_ANYCAST_IP_LIST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpCount",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpamCidrConfigs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/IpCount",
+                "/properties/Name",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AnycastIpList", "ETag", "Id", "IpamCidrConfigResults"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-anycastiplist.html",
+        };
     }
 
     impl Resource for AnycastIpList {
@@ -214,7 +254,21 @@ pub mod cache_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::CachePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::CachePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_CACHE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "CachePolicyConfig",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-cachepolicy.html",
+        };
     }
 
     impl Resource for CachePolicy {
@@ -459,8 +513,21 @@ pub mod cloud_front_origin_access_identity {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::CloudFrontOriginAccessIdentity";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::CloudFrontOriginAccessIdentity")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CLOUDFRONT_CLOUD_FRONT_ORIGIN_ACCESS_IDENTITY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "CloudFrontOriginAccessIdentityConfig",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "S3CanonicalUserId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-cloudfrontoriginaccessidentity.html",
+        };
     }
 
     impl Resource for CloudFrontOriginAccessIdentity {
@@ -581,7 +648,54 @@ pub mod connection_function {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::ConnectionFunction";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::ConnectionFunction")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_CONNECTION_FUNCTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoPublish",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionFunctionCode",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionFunctionConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/ConnectionFunctionConfig/Runtime",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "ConnectionFunctionArn",
+                "Stage",
+                "Status",
+                "ETag",
+                "CreatedTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-connectionfunction.html",
+        };
     }
 
     impl Resource for ConnectionFunction {
@@ -772,7 +886,52 @@ pub mod connection_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::ConnectionGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::ConnectionGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_CONNECTION_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AnycastIpListId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "CreatedTime",
+                "LastModifiedTime",
+                "RoutingEndpoint",
+                "Status",
+                "IsDefault",
+                "ETag",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-connectiongroup.html",
+        };
     }
 
     impl Resource for ConnectionGroup {
@@ -876,8 +1035,21 @@ pub mod continuous_deployment_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::ContinuousDeploymentPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::ContinuousDeploymentPolicy")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CLOUDFRONT_CONTINUOUS_DEPLOYMENT_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ContinuousDeploymentPolicyConfig",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-continuousdeploymentpolicy.html",
+        };
     }
 
     impl Resource for ContinuousDeploymentPolicy {
@@ -1210,7 +1382,28 @@ pub mod distribution {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::Distribution";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::Distribution")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_DISTRIBUTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DistributionConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "DomainName"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-distribution.html",
+        };
     }
 
     impl Resource for Distribution {
@@ -4141,7 +4334,71 @@ pub mod distribution_tenant {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::DistributionTenant";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::DistributionTenant")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_DISTRIBUTION_TENANT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionGroupId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Customizations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DistributionId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Domains",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedCertificateRequest",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "DomainResults",
+                "ETag",
+                "Status",
+                "CreatedTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-distributiontenant.html",
+        };
     }
 
     impl Resource for DistributionTenant {
@@ -4514,8 +4771,38 @@ pub mod field_level_encryption_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::FieldLevelEncryptionConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::FieldLevelEncryptionConfig")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CLOUDFRONT_FIELD_LEVEL_ENCRYPTION_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CallerReference",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Comment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentTypeProfileConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryArgProfileConfig",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CallerReference"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-fieldlevelencryptionconfig.html",
+        };
     }
 
     impl Resource for FieldLevelEncryptionConfig {
@@ -4734,8 +5021,21 @@ pub mod field_level_encryption_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::FieldLevelEncryptionProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::FieldLevelEncryptionProfile")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CLOUDFRONT_FIELD_LEVEL_ENCRYPTION_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "FieldLevelEncryptionProfileConfig",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &["/properties/FieldLevelEncryptionProfileConfig/CallerReference"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-fieldlevelencryptionprofile.html",
+        };
     }
 
     impl Resource for FieldLevelEncryptionProfile {
@@ -4930,7 +5230,48 @@ pub mod function {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::Function";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::Function")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_FUNCTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoPublish",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionCode",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionMetadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["FunctionARN", "FunctionMetadata.FunctionARN", "Stage"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-function.html",
+        };
     }
 
     impl Resource for Function {
@@ -5098,7 +5439,21 @@ pub mod key_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::KeyGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::KeyGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_KEY_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "KeyGroupConfig",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-keygroup.html",
+        };
     }
 
     impl Resource for KeyGroup {
@@ -5215,7 +5570,38 @@ pub mod key_value_store {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::KeyValueStore";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::KeyValueStore")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_KEY_VALUE_STORE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Comment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImportSource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-keyvaluestore.html",
+        };
     }
 
     impl Resource for KeyValueStore {
@@ -5346,7 +5732,28 @@ pub mod monitoring_subscription {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::MonitoringSubscription";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::MonitoringSubscription")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_MONITORING_SUBSCRIPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DistributionId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitoringSubscription",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DistributionId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-monitoringsubscription.html",
+        };
     }
 
     impl Resource for MonitoringSubscription {
@@ -5466,7 +5873,21 @@ pub mod origin_access_control {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::OriginAccessControl";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::OriginAccessControl")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_ORIGIN_ACCESS_CONTROL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "OriginAccessControlConfig",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-originaccesscontrol.html",
+        };
     }
 
     impl Resource for OriginAccessControl {
@@ -5582,7 +6003,21 @@ pub mod origin_request_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::OriginRequestPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::OriginRequestPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_ORIGIN_REQUEST_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "OriginRequestPolicyConfig",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-originrequestpolicy.html",
+        };
     }
 
     impl Resource for OriginRequestPolicy {
@@ -5763,7 +6198,21 @@ pub mod public_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::PublicKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::PublicKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_PUBLIC_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "PublicKeyConfig",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "CreatedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-publickey.html",
+        };
     }
 
     impl Resource for PublicKey {
@@ -5895,7 +6344,38 @@ pub mod realtime_log_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::RealtimeLogConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::RealtimeLogConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_REALTIME_LOG_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EndPoints",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Fields",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SamplingRate",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-realtimelogconfig.html",
+        };
     }
 
     impl Resource for RealtimeLogConfig {
@@ -6017,7 +6497,21 @@ pub mod response_headers_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::ResponseHeadersPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::ResponseHeadersPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_RESPONSE_HEADERS_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ResponseHeadersPolicyConfig",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-responseheaderspolicy.html",
+        };
     }
 
     impl Resource for ResponseHeadersPolicy {
@@ -6674,7 +7168,28 @@ pub mod streaming_distribution {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::StreamingDistribution";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::StreamingDistribution")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_STREAMING_DISTRIBUTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "StreamingDistributionConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["DomainName", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-streamingdistribution.html",
+        };
     }
 
     impl Resource for StreamingDistribution {
@@ -6913,7 +7428,45 @@ pub mod trust_store {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::TrustStore";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::TrustStore")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_TRUST_STORE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CaCertificatesBundleSource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseClientCertificateOCSPEndpoint",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "Status",
+                "ETag",
+                "LastModifiedTime",
+                "NumberOfCaCertificates",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-truststore.html",
+        };
     }
 
     impl Resource for TrustStore {
@@ -7073,7 +7626,35 @@ pub mod vpc_origin {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudFront::VpcOrigin";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudFront::VpcOrigin")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDFRONT_VPC_ORIGIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcOriginEndpointConfig",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "AccountId",
+                "Status",
+                "CreatedTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudfront-vpcorigin.html",
+        };
     }
 
     impl Resource for VpcOrigin {

@@ -68,7 +68,61 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CloudHSM::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CloudHSM::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CLOUDHSM_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BackupRetentionPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HsmType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Mode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SubnetIds",
+                "/properties/NetworkType",
+                "/properties/Mode",
+                "/properties/HsmType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "ClusterId",
+                "State",
+                "SecurityGroup",
+                "VpcId",
+                "SubnetMapping",
+                "BackupPolicy",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudhsm-cluster.html",
+        };
     }
 
     impl Resource for Cluster {

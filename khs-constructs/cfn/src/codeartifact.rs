@@ -50,7 +50,33 @@ pub mod domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CodeArtifact::Domain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CodeArtifact::Domain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CODEARTIFACT_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionsPolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName", "/properties/EncryptionKey"],
+            conditional_create_only: &[],
+            attributes: &["Owner", "Name", "EncryptionKey", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codeartifact-domain.html",
+        };
     }
 
     impl Resource for Domain {
@@ -179,7 +205,53 @@ pub mod package_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CodeArtifact::PackageGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CodeArtifact::PackageGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CODEARTIFACT_PACKAGE_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactInfo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainOwner",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OriginConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Pattern",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName", "/properties/Pattern"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codeartifact-packagegroup.html",
+        };
     }
 
     impl Resource for PackageGroup {
@@ -398,7 +470,57 @@ pub mod repository {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CodeArtifact::Repository";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CodeArtifact::Repository")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CODEARTIFACT_REPOSITORY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExternalConnections",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionsPolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RepositoryName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Upstreams",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/RepositoryName",
+                "/properties/DomainName",
+                "/properties/DomainOwner",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Name", "DomainOwner", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codeartifact-repository.html",
+        };
     }
 
     impl Resource for Repository {

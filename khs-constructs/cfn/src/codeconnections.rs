@@ -53,7 +53,42 @@ pub mod connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CodeConnections::Connection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CodeConnections::Connection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CODECONNECTIONS_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ConnectionName",
+                "/properties/ProviderType",
+                "/properties/HostArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConnectionArn", "ConnectionStatus", "OwnerAccountId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codeconnections-connection.html",
+        };
     }
 
     impl Resource for Connection {
@@ -205,7 +240,43 @@ pub mod host {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CodeConnections::Host";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CodeConnections::Host")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CODECONNECTIONS_HOST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderEndpoint",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/ProviderType"],
+            conditional_create_only: &[],
+            attributes: &["HostArn", "HostId", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codeconnections-host.html",
+        };
     }
 
     impl Resource for Host {

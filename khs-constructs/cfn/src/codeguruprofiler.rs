@@ -62,7 +62,46 @@ pub mod profiling_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CodeGuruProfiler::ProfilingGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CodeGuruProfiler::ProfilingGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CODEGURUPROFILER_PROFILING_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentPermissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AnomalyDetectionNotificationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputePlatform",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfilingGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ProfilingGroupName",
+                "/properties/ComputePlatform",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codeguruprofiler-profilinggroup.html",
+        };
     }
 
     impl Resource for ProfilingGroup {

@@ -63,8 +63,55 @@ pub mod repository_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CodeGuruReviewer::RepositoryAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CodeGuruReviewer::RepositoryAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CODEGURUREVIEWER_REPOSITORY_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BucketName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Owner",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Type",
+                "/properties/Tags",
+                "/properties/BucketName",
+                "/properties/Owner",
+                "/properties/ConnectionArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AssociationArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codegurureviewer-repositoryassociation.html",
+        };
     }
 
     impl Resource for RepositoryAssociation {

@@ -53,7 +53,42 @@ pub mod connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CodeStarConnections::Connection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CodeStarConnections::Connection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CODESTARCONNECTIONS_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ConnectionName",
+                "/properties/ProviderType",
+                "/properties/HostArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConnectionArn", "ConnectionStatus", "OwnerAccountId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codestarconnections-connection.html",
+        };
     }
 
     impl Resource for Connection {
@@ -201,7 +236,43 @@ pub mod repository_link {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CodeStarConnections::RepositoryLink";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CodeStarConnections::RepositoryLink")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CODESTARCONNECTIONS_REPOSITORY_LINK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnerId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RepositoryName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RepositoryName", "/properties/OwnerId"],
+            conditional_create_only: &[],
+            attributes: &["RepositoryLinkArn", "RepositoryLinkId", "ProviderType"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codestarconnections-repositorylink.html",
+        };
     }
 
     impl Resource for RepositoryLink {
@@ -334,8 +405,58 @@ pub mod sync_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CodeStarConnections::SyncConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CodeStarConnections::SyncConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CODESTARCONNECTIONS_SYNC_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Branch",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigFile",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublishDeploymentStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RepositoryLinkId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SyncType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TriggerResourceUpdateOn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SyncType", "/properties/ResourceName"],
+            conditional_create_only: &[],
+            attributes: &["ProviderType", "OwnerId", "RepositoryName"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codestarconnections-syncconfiguration.html",
+        };
     }
 
     impl Resource for SyncConfiguration {

@@ -113,7 +113,78 @@ pub mod identity_pool {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::IdentityPool";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::IdentityPool")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_IDENTITY_POOL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowClassicFlow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllowUnauthenticatedIdentities",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CognitoEvents",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CognitoIdentityProviders",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CognitoStreams",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeveloperProviderName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityPoolName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityPoolTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OpenIdConnectProviderARNs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PushSync",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SamlProviderARNs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupportedLoginProviders",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "Name"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "IdentityPoolTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-identitypool.html",
+        };
     }
 
     impl Resource for IdentityPool {
@@ -300,7 +371,41 @@ pub mod identity_pool_principal_tag {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::IdentityPoolPrincipalTag";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::IdentityPoolPrincipalTag")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_IDENTITY_POOL_PRINCIPAL_TAG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IdentityPoolId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrincipalTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseDefaults",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IdentityPoolId",
+                "/properties/IdentityProviderName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-identitypoolprincipaltag.html",
+        };
     }
 
     impl Resource for IdentityPoolPrincipalTag {
@@ -367,8 +472,33 @@ pub mod identity_pool_role_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::IdentityPoolRoleAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::IdentityPoolRoleAttachment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::COGNITO_IDENTITY_POOL_ROLE_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IdentityPoolId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleMappings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Roles",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/IdentityPoolId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-identitypoolroleattachment.html",
+        };
     }
 
     impl Resource for IdentityPoolRoleAttachment {
@@ -539,7 +669,28 @@ pub mod log_delivery_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::LogDeliveryConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::LogDeliveryConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_LOG_DELIVERY_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LogConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserPoolId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-logdeliveryconfiguration.html",
+        };
     }
 
     impl Resource for LogDeliveryConfiguration {
@@ -736,7 +887,48 @@ pub mod managed_login_branding {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::ManagedLoginBranding";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::ManagedLoginBranding")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_MANAGED_LOGIN_BRANDING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Assets",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReturnMergedResources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Settings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseCognitoProvidedValues",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserPoolId", "/properties/ClientId"],
+            conditional_create_only: &[],
+            attributes: &["ManagedLoginBrandingId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-managedloginbranding.html",
+        };
     }
 
     impl Resource for ManagedLoginBranding {
@@ -1032,7 +1224,48 @@ pub mod terms {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::Terms";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::Terms")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_TERMS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enforcement",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Links",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TermsName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TermsSource",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserPoolId", "/properties/ClientId"],
+            conditional_create_only: &[],
+            attributes: &["TermsId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-terms.html",
+        };
     }
 
     impl Resource for Terms {
@@ -1354,7 +1587,178 @@ pub mod user_pool {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPool";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPool")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_USER_POOL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountRecoverySetting",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AdminCreateUserConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AliasAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoVerifiedAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeviceConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EmailAuthenticationMessage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EmailAuthenticationSubject",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EmailConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EmailVerificationMessage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EmailVerificationSubject",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnabledMfas",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IssuerConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LambdaConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MfaConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schema",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SmsAuthenticationMessage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SmsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SmsVerificationMessage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserAttributeUpdateSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolAddOns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolTier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UsernameAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UsernameConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VerificationMessageTemplate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WebAuthnFactorConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WebAuthnRelyingPartyID",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WebAuthnUserVerification",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ProviderName", "UserPoolId", "ProviderURL", "Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "UserPoolTags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpool.html",
+        };
     }
 
     impl Resource for UserPool {
@@ -2967,7 +3371,133 @@ pub mod user_pool_client {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolClient";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPoolClient")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_USER_POOL_CLIENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessTokenValidity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllowedOAuthFlows",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllowedOAuthFlowsUserPoolClient",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllowedOAuthScopes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AnalyticsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthSessionValidity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CallbackURLs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultRedirectURI",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnablePropagateAdditionalUserContextData",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableTokenRevocation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExplicitAuthFlows",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GenerateSecret",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdTokenValidity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogoutURLs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreventUserExistenceErrors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReadAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RefreshTokenRotation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RefreshTokenValidity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupportedIdentityProviders",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TokenValidityUnits",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WriteAttributes",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GenerateSecret", "/properties/UserPoolId"],
+            conditional_create_only: &[],
+            attributes: &["ClientSecret", "Name", "ClientId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpoolclient.html",
+        };
     }
 
     impl Resource for UserPoolClient {
@@ -3413,7 +3943,43 @@ pub mod user_pool_domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolDomain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPoolDomain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_USER_POOL_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomDomainConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Domain",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedLoginVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Routing",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserPoolId", "/properties/Domain"],
+            conditional_create_only: &[],
+            attributes: &["CloudFrontDistribution"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpooldomain.html",
+        };
     }
 
     impl Resource for UserPoolDomain {
@@ -3605,7 +4171,43 @@ pub mod user_pool_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPoolGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_USER_POOL_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Precedence",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserPoolId", "/properties/GroupName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpoolgroup.html",
+        };
     }
 
     impl Resource for UserPoolGroup {
@@ -3698,7 +4300,52 @@ pub mod user_pool_identity_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolIdentityProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPoolIdentityProvider")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_USER_POOL_IDENTITY_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AttributeMapping",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdpIdentifiers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderDetails",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/UserPoolId",
+                "/properties/ProviderName",
+                "/properties/ProviderType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpoolidentityprovider.html",
+        };
     }
 
     impl Resource for UserPoolIdentityProvider {
@@ -3826,8 +4473,48 @@ pub mod user_pool_regional_configuration_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolRegionalConfigurationAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPoolRegionalConfigurationAttachment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::COGNITO_USER_POOL_REGIONAL_CONFIGURATION_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EmailConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LambdaConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SmsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolTags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/UserPoolId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "UserPoolTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpoolregionalconfigurationattachment.html",
+        };
     }
 
     impl Resource for UserPoolRegionalConfigurationAttachment {
@@ -4226,7 +4913,37 @@ pub mod user_pool_replica {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolReplica";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPoolReplica")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_USER_POOL_REPLICA;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RegionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolTagsAtCreate",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/UserPoolId",
+                "/properties/RegionName",
+                "/properties/UserPoolTagsAtCreate",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "UserPoolTagsAtCreate",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpoolreplica.html",
+        };
     }
 
     impl Resource for UserPoolReplica {
@@ -4306,7 +5023,38 @@ pub mod user_pool_resource_server {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolResourceServer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPoolResourceServer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_USER_POOL_RESOURCE_SERVER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Identifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scopes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserPoolId", "/properties/Identifier"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpoolresourceserver.html",
+        };
     }
 
     impl Resource for UserPoolResourceServer {
@@ -4433,8 +5181,43 @@ pub mod user_pool_risk_configuration_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolRiskConfigurationAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPoolRiskConfigurationAttachment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::COGNITO_USER_POOL_RISK_CONFIGURATION_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountTakeoverRiskConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CompromisedCredentialsRiskConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RiskExceptionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserPoolId", "/properties/ClientId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpoolriskconfigurationattachment.html",
+        };
     }
 
     impl Resource for UserPoolRiskConfigurationAttachment {
@@ -4720,8 +5503,33 @@ pub mod user_pool_ui_customization_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolUICustomizationAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPoolUICustomizationAttachment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::COGNITO_USER_POOL_UI_CUSTOMIZATION_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CSS",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserPoolId", "/properties/ClientId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpooluicustomizationattachment.html",
+        };
     }
 
     impl Resource for UserPoolUiCustomizationAttachment {
@@ -4821,7 +5629,67 @@ pub mod user_pool_user {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolUser";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPoolUser")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COGNITO_USER_POOL_USER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientMetadata",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DesiredDeliveryMediums",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ForceAliasCreation",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MessageAction",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserAttributes",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Username",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidationData",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DesiredDeliveryMediums",
+                "/properties/ForceAliasCreation",
+                "/properties/UserAttributes",
+                "/properties/Username",
+                "/properties/UserPoolId",
+                "/properties/ValidationData",
+                "/properties/ClientMetadata",
+                "/properties/MessageAction",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpooluser.html",
+        };
     }
 
     impl Resource for UserPoolUser {
@@ -4917,8 +5785,37 @@ pub mod user_pool_user_to_group_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolUserToGroupAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Cognito::UserPoolUserToGroupAttachment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::COGNITO_USER_POOL_USER_TO_GROUP_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserPoolId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Username",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/UserPoolId",
+                "/properties/GroupName",
+                "/properties/Username",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpoolusertogroupattachment.html",
+        };
     }
 
     impl Resource for UserPoolUserToGroupAttachment {

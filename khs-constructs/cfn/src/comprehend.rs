@@ -109,7 +109,89 @@ pub mod document_classifier {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Comprehend::DocumentClassifier";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Comprehend::DocumentClassifier")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COMPREHEND_DOCUMENT_CLASSIFIER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataAccessRoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DocumentClassifierName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputDataConfig",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LanguageCode",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Mode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelKmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutputDataConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeKmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfig",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DataAccessRoleArn",
+                "/properties/InputDataConfig",
+                "/properties/OutputDataConfig",
+                "/properties/LanguageCode",
+                "/properties/ModelKmsKeyId",
+                "/properties/DocumentClassifierName",
+                "/properties/VersionName",
+                "/properties/Mode",
+                "/properties/VolumeKmsKeyId",
+                "/properties/VpcConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-comprehend-documentclassifier.html",
+        };
     }
 
     impl Resource for DocumentClassifier {
@@ -624,8 +706,43 @@ pub mod document_classifier_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Comprehend::DocumentClassifierEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Comprehend::DocumentClassifierEndpoint")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::COMPREHEND_DOCUMENT_CLASSIFIER_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DesiredInferenceUnits",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/EndpointName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CurrentInferenceUnits",
+                "CreationTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-comprehend-documentclassifierendpoint.html",
+        };
     }
 
     impl Resource for DocumentClassifierEndpoint {
@@ -769,7 +886,78 @@ pub mod entity_recognizer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Comprehend::EntityRecognizer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Comprehend::EntityRecognizer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COMPREHEND_ENTITY_RECOGNIZER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataAccessRoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputDataConfig",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LanguageCode",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelKmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelPolicy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecognizerName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeKmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfig",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/RecognizerName",
+                "/properties/VersionName",
+                "/properties/DataAccessRoleArn",
+                "/properties/InputDataConfig",
+                "/properties/LanguageCode",
+                "/properties/VolumeKmsKeyId",
+                "/properties/ModelKmsKeyId",
+                "/properties/VpcConfig",
+                "/properties/ModelPolicy",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-comprehend-entityrecognizer.html",
+        };
     }
 
     impl Resource for EntityRecognizer {
@@ -1260,8 +1448,54 @@ pub mod entity_recognizer_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Comprehend::EntityRecognizerEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Comprehend::EntityRecognizerEndpoint")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::COMPREHEND_ENTITY_RECOGNIZER_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataAccessRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DesiredInferenceUnits",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlywheelArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/EndpointName", "/properties/FlywheelArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CurrentInferenceUnits",
+                "EndpointStatus",
+                "CreationTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-comprehend-entityrecognizerendpoint.html",
+        };
     }
 
     impl Resource for EntityRecognizerEndpoint {
@@ -1398,7 +1632,63 @@ pub mod flywheel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Comprehend::Flywheel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Comprehend::Flywheel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COMPREHEND_FLYWHEEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActiveModelArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataAccessRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataLakeS3Uri",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSecurityConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlywheelName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskConfig",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/FlywheelName",
+                "/properties/ModelType",
+                "/properties/DataLakeS3Uri",
+                "/properties/TaskConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-comprehend-flywheel.html",
+        };
     }
 
     impl Resource for Flywheel {

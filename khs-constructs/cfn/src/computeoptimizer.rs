@@ -90,7 +90,75 @@ pub mod automation_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ComputeOptimizer::AutomationRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ComputeOptimizer::AutomationRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::COMPUTEOPTIMIZER_AUTOMATION_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Criteria",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecommendedActionTypes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "RuleArn",
+                "RuleId",
+                "RuleRevision",
+                "AccountId",
+                "CreatedTimestamp",
+                "LastUpdatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-computeoptimizer-automationrule.html",
+        };
     }
 
     impl Resource for AutomationRule {

@@ -55,7 +55,36 @@ pub mod aggregation_authorization {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Config::AggregationAuthorization";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Config::AggregationAuthorization")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONFIG_AGGREGATION_AUTHORIZATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizedAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizedAwsRegion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AuthorizedAccountId",
+                "/properties/AuthorizedAwsRegion",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AggregationAuthorizationArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-aggregationauthorization.html",
+        };
     }
 
     impl Resource for AggregationAuthorization {
@@ -167,7 +196,58 @@ pub mod config_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Config::ConfigRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Config::ConfigRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONFIG_CONFIG_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Compliance",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigRuleName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EvaluationModes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumExecutionFrequency",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scope",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConfigRuleName"],
+            conditional_create_only: &[],
+            attributes: &["ConfigRuleId", "Compliance.Type", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-configrule.html",
+        };
     }
 
     impl Resource for ConfigRule {
@@ -448,7 +528,38 @@ pub mod configuration_aggregator {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Config::ConfigurationAggregator";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Config::ConfigurationAggregator")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONFIG_CONFIGURATION_AGGREGATOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountAggregationSources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationAggregatorName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationAggregationSource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConfigurationAggregatorName"],
+            conditional_create_only: &[],
+            attributes: &["ConfigurationAggregatorArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-configurationaggregator.html",
+        };
     }
 
     impl Resource for ConfigurationAggregator {
@@ -597,7 +708,43 @@ pub mod configuration_recorder {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Config::ConfigurationRecorder";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Config::ConfigurationRecorder")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONFIG_CONFIGURATION_RECORDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecordingGroup",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecordingMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleARN",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartedOnCreate",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/StartedOnCreate"],
+            conditional_create_only: &[],
+            attributes: &["ResourceARN"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-configurationrecorder.html",
+        };
     }
 
     impl Resource for ConfigurationRecorder {
@@ -848,7 +995,58 @@ pub mod conformance_pack {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Config::ConformancePack";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Config::ConformancePack")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONFIG_CONFORMANCE_PACK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConformancePackInputParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConformancePackName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryS3Bucket",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryS3KeyPrefix",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateBody",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateS3Uri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateSSMDocumentDetails",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConformancePackName"],
+            conditional_create_only: &[],
+            attributes: &["ConformancePackArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-conformancepack.html",
+        };
     }
 
     impl Resource for ConformancePack {
@@ -974,7 +1172,28 @@ pub mod connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Config::Connector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Config::Connector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONFIG_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConnectorConfiguration"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Name", "CreatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-connector.html",
+        };
     }
 
     impl Resource for Connector {
@@ -1132,7 +1351,48 @@ pub mod delivery_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Config::DeliveryChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Config::DeliveryChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONFIG_DELIVERY_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfigSnapshotDeliveryProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3BucketName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3KeyPrefix",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3KmsKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnsTopicARN",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-deliverychannel.html",
+        };
     }
 
     impl Resource for DeliveryChannel {
@@ -1275,7 +1535,43 @@ pub mod organization_config_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Config::OrganizationConfigRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Config::OrganizationConfigRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONFIG_ORGANIZATION_CONFIG_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ExcludedAccounts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationConfigRuleName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationCustomPolicyRuleMetadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationCustomRuleMetadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationManagedRuleMetadata",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/OrganizationConfigRuleName"],
+            conditional_create_only: &[],
+            attributes: &["OrganizationConfigRuleArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-organizationconfigrule.html",
+        };
     }
 
     impl Resource for OrganizationConfigRule {
@@ -1710,7 +2006,58 @@ pub mod organization_conformance_pack {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Config::OrganizationConformancePack";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Config::OrganizationConformancePack")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONFIG_ORGANIZATION_CONFORMANCE_PACK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConformancePackInputParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryS3Bucket",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryS3KeyPrefix",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExcludedAccounts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationConformancePackName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateBody",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateS3Uri",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/OrganizationConformancePackName"],
+            conditional_create_only: &[],
+            attributes: &["OrganizationConformancePackArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-organizationconformancepack.html",
+        };
     }
 
     impl Resource for OrganizationConformancePack {
@@ -1876,7 +2223,68 @@ pub mod remediation_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Config::RemediationConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Config::RemediationConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONFIG_REMEDIATION_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Automatic",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigRuleName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionControls",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumAutomaticAttempts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetryAttemptSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetVersion",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConfigRuleName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-remediationconfiguration.html",
+        };
     }
 
     impl Resource for RemediationConfiguration {
@@ -1998,7 +2406,38 @@ pub mod stored_query {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Config::StoredQuery";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Config::StoredQuery")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONFIG_STORED_QUERY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "QueryDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryExpression",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/QueryName"],
+            conditional_create_only: &[],
+            attributes: &["QueryId", "QueryArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-storedquery.html",
+        };
     }
 
     impl Resource for StoredQuery {

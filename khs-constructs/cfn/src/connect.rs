@@ -85,7 +85,58 @@ pub mod agent_status {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::AgentStatus";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::AgentStatus")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_AGENT_STATUS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayOrder",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResetOrderNumber",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AgentStatusArn", "LastModifiedRegion", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-agentstatus.html",
+        };
     }
 
     impl Resource for AgentStatus {
@@ -234,7 +285,28 @@ pub mod approved_origin {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::ApprovedOrigin";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::ApprovedOrigin")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_APPROVED_ORIGIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Origin",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/InstanceId", "/properties/Origin"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-approvedorigin.html",
+        };
     }
 
     impl Resource for ApprovedOrigin {
@@ -332,7 +404,53 @@ pub mod contact_flow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::ContactFlow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::ContactFlow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_CONTACT_FLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &["ContactFlowArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-contactflow.html",
+        };
     }
 
     impl Resource for ContactFlow {
@@ -538,7 +656,58 @@ pub mod contact_flow_module {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::ContactFlowModule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::ContactFlowModule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_CONTACT_FLOW_MODULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExternalInvocationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Settings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ContactFlowModuleArn", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-contactflowmodule.html",
+        };
     }
 
     impl Resource for ContactFlowModule {
@@ -653,7 +822,38 @@ pub mod contact_flow_module_alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::ContactFlowModuleAlias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::ContactFlowModuleAlias")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_CONTACT_FLOW_MODULE_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactFlowModuleId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContactFlowModuleVersion",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ContactFlowModuleId"],
+            conditional_create_only: &[],
+            attributes: &["ContactFlowModuleAliasARN", "AliasId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-contactflowmodulealias.html",
+        };
     }
 
     impl Resource for ContactFlowModuleAlias {
@@ -731,7 +931,32 @@ pub mod contact_flow_module_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::ContactFlowModuleVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::ContactFlowModuleVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_CONTACT_FLOW_MODULE_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactFlowModuleId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ContactFlowModuleId", "/properties/Description"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ContactFlowModuleVersionARN",
+                "Version",
+                "FlowModuleContentSha256",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-contactflowmoduleversion.html",
+        };
     }
 
     impl Resource for ContactFlowModuleVersion {
@@ -814,7 +1039,28 @@ pub mod contact_flow_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::ContactFlowVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::ContactFlowVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_CONTACT_FLOW_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactFlowId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ContactFlowId", "/properties/Description"],
+            conditional_create_only: &[],
+            attributes: &["ContactFlowVersionARN", "Version", "FlowContentSha256"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-contactflowversion.html",
+        };
     }
 
     impl Resource for ContactFlowVersion {
@@ -911,7 +1157,37 @@ pub mod data_lake_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::DataLakeAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::DataLakeAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_DATA_LAKE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataSetId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetAccountId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/InstanceId",
+                "/properties/DataSetId",
+                "/properties/TargetAccountId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ResourceShareId", "ResourceShareArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-datalakeassociation.html",
+        };
     }
 
     impl Resource for DataLakeAssociation {
@@ -1027,7 +1303,59 @@ pub mod data_table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::DataTable";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::DataTable")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_DATA_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeZone",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValueLockLevel",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceArn", "/properties/Status"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "LockVersion",
+                "CreatedTime",
+                "LastModifiedRegion",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-datatable.html",
+        };
     }
 
     impl Resource for DataTable {
@@ -1220,7 +1548,58 @@ pub mod data_table_attribute {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::DataTableAttribute";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::DataTableAttribute")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_DATA_TABLE_ATTRIBUTE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataTableArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Primary",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Validation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValueType",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceArn", "/properties/DataTableArn"],
+            conditional_create_only: &["/properties/Name"],
+            attributes: &[
+                "AttributeId",
+                "LockVersion",
+                "LastModifiedRegion",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-datatableattribute.html",
+        };
     }
 
     impl Resource for DataTableAttribute {
@@ -1445,7 +1824,33 @@ pub mod data_table_record {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::DataTableRecord";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::DataTableRecord")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_DATA_TABLE_RECORD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataTableArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataTableRecord",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/InstanceArn", "/properties/DataTableArn"],
+            conditional_create_only: &[],
+            attributes: &["RecordId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-datatablerecord.html",
+        };
     }
 
     impl Resource for DataTableRecord {
@@ -1598,7 +2003,48 @@ pub mod email_address {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::EmailAddress";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::EmailAddress")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_EMAIL_ADDRESS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AliasConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EmailAddress",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/EmailAddress"],
+            conditional_create_only: &[],
+            attributes: &["EmailAddressArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-emailaddress.html",
+        };
     }
 
     impl Resource for EmailAddress {
@@ -1768,7 +2214,78 @@ pub mod evaluation_form {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::EvaluationForm";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::EvaluationForm")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_EVALUATION_FORM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AIVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoEvaluationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Items",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LanguageConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReviewConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScoringStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Title",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["EvaluationFormArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-evaluationform.html",
+        };
     }
 
     impl Resource for EvaluationForm {
@@ -3734,7 +4251,63 @@ pub mod hours_of_operation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::HoursOfOperation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::HoursOfOperation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_HOURS_OF_OPERATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChildHoursOfOperations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Config",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HoursOfOperationOverrides",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParentHoursOfOperations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeZone",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["HoursOfOperationArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-hoursofoperation.html",
+        };
     }
 
     impl Resource for HoursOfOperation {
@@ -4224,7 +4797,47 @@ pub mod instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::Instance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::Instance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Attributes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectoryId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityManagementType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceAlias",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DirectoryId",
+                "/properties/InstanceAlias",
+                "/properties/IdentityManagementType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn", "ServiceRole", "CreatedTime", "InstanceStatus"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-instance.html",
+        };
     }
 
     impl Resource for Instance {
@@ -4508,7 +5121,53 @@ pub mod instance_storage_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::InstanceStorageConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::InstanceStorageConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_INSTANCE_STORAGE_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KinesisFirehoseConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KinesisStreamConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KinesisVideoStreamConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3Config",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageType",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceArn", "/properties/ResourceType"],
+            conditional_create_only: &[],
+            attributes: &["AssociationId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-instancestorageconfig.html",
+        };
     }
 
     impl Resource for InstanceStorageConfig {
@@ -4884,7 +5543,60 @@ pub mod integration_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::IntegrationAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::IntegrationAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_INTEGRATION_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceApplicationName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceApplicationUrl",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/InstanceId",
+                "/properties/IntegrationArn",
+                "/properties/IntegrationType",
+                "/properties/SourceType",
+                "/properties/SourceApplicationName",
+                "/properties/SourceApplicationUrl",
+            ],
+            conditional_create_only: &[],
+            attributes: &["IntegrationAssociationId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-integrationassociation.html",
+        };
     }
 
     impl Resource for IntegrationAssociation {
@@ -5102,7 +5814,77 @@ pub mod metric {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::Metric";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::Metric")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_METRIC;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricCalculation",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PositiveTrendIndicator",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Unit",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceArn", "/properties/Status"],
+            conditional_create_only: &[],
+            attributes: &[
+                "MetricArn",
+                "CreatedTime",
+                "CreatedUser",
+                "LastModifiedTime",
+                "LastModifiedRegion",
+                "LastModifiedUser",
+                "CreationMethod",
+                "Category",
+                "Type",
+                "SupportsPreaggregateCalculation",
+                "SupportsCustomCalculation",
+                "Groupings",
+                "Filters",
+                "EffectiveTime",
+                "RefreshRate",
+                "SupportedStats",
+                "PrimaryEventSource",
+                "PrimaryEventSourceEffectiveTimestampType",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-metric.html",
+        };
     }
 
     impl Resource for Metric {
@@ -5632,7 +6414,53 @@ pub mod notification {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::Notification";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::Notification")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_NOTIFICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpiresAt",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Recipients",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Recipients",
+                "/properties/InstanceArn",
+                "/properties/ExpiresAt",
+                "/properties/Priority",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-notification.html",
+        };
     }
 
     impl Resource for Notification {
@@ -5842,7 +6670,58 @@ pub mod phone_number {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::PhoneNumber";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::PhoneNumber")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_PHONE_NUMBER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CountryCode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Prefix",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourcePhoneNumberArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Type",
+                "/properties/CountryCode",
+                "/properties/Prefix",
+                "/properties/SourcePhoneNumberArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["PhoneNumberArn", "Address"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-phonenumber.html",
+        };
     }
 
     impl Resource for PhoneNumber {
@@ -5949,7 +6828,43 @@ pub mod predefined_attribute {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::PredefinedAttribute";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::PredefinedAttribute")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_PREDEFINED_ATTRIBUTE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AttributeConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Purposes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Values",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceArn", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["LastModifiedRegion", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-predefinedattribute.html",
+        };
     }
 
     impl Resource for PredefinedAttribute {
@@ -6095,7 +7010,43 @@ pub mod prompt {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::Prompt";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::Prompt")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_PROMPT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3Uri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["PromptArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-prompt.html",
+        };
     }
 
     impl Resource for Prompt {
@@ -6239,7 +7190,73 @@ pub mod queue {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::Queue";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::Queue")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_QUEUE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalEmailAddresses",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HoursOfOperationArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxContacts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutboundCallerConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutboundEmailConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QuickConnectArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["QueueArn", "Type", "LastModifiedTime", "LastModifiedRegion"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-queue.html",
+        };
     }
 
     impl Resource for Queue {
@@ -6481,7 +7498,43 @@ pub mod quick_connect {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::QuickConnect";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::QuickConnect")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_QUICK_CONNECT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QuickConnectConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["QuickConnectArn", "QuickConnectType"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-quickconnect.html",
+        };
     }
 
     impl Resource for QuickConnect {
@@ -6787,7 +7840,63 @@ pub mod routing_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::RoutingProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::RoutingProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_ROUTING_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentAvailabilityTimer",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultOutboundQueueArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManualAssignmentQueueConfigs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MediaConcurrencies",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueueConfigs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["RoutingProfileArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-routingprofile.html",
+        };
     }
 
     impl Resource for RoutingProfile {
@@ -7113,7 +8222,53 @@ pub mod rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::Rule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::Rule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Function",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublishStatus",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TriggerEventSource",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TriggerEventSource", "/properties/InstanceArn"],
+            conditional_create_only: &[],
+            attributes: &["RuleArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-rule.html",
+        };
     }
 
     impl Resource for Rule {
@@ -8040,7 +9195,28 @@ pub mod security_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::SecurityKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::SecurityKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_SECURITY_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Key",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/InstanceId", "/properties/Key"],
+            conditional_create_only: &[],
+            attributes: &["AssociationId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-securitykey.html",
+        };
     }
 
     impl Resource for SecurityKey {
@@ -8196,7 +9372,82 @@ pub mod security_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::SecurityProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::SecurityProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_SECURITY_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowedAccessControlHierarchyGroupId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllowedAccessControlTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllowedFlowModules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Applications",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GranularAccessControlConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HierarchyRestrictedResources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityProfileName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagRestrictedResources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SecurityProfileName", "/properties/InstanceArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "SecurityProfileArn",
+                "LastModifiedRegion",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-securityprofile.html",
+        };
     }
 
     impl Resource for SecurityProfile {
@@ -8549,7 +9800,73 @@ pub mod task_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::TaskTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::TaskTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_TASK_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Constraints",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContactFlowArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Defaults",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Fields",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SelfAssignContactFlowArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-tasktemplate.html",
+        };
     }
 
     impl Resource for TaskTemplate {
@@ -8915,7 +10232,58 @@ pub mod test_case {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::TestCase";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::TestCase")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_TEST_CASE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EntryPoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InitializationData",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["TestCaseArn", "LastModifiedRegion", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-testcase.html",
+        };
     }
 
     impl Resource for TestCase {
@@ -9152,7 +10520,38 @@ pub mod traffic_distribution_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::TrafficDistributionGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::TrafficDistributionGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_TRAFFIC_DISTRIBUTION_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Description", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["TrafficDistributionGroupArn", "Status", "IsDefault"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-trafficdistributiongroup.html",
+        };
     }
 
     impl Resource for TrafficDistributionGroup {
@@ -9255,7 +10654,42 @@ pub mod use_case {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::UseCase";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::UseCase")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_USE_CASE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationAssociationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseCaseType",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/InstanceId",
+                "/properties/IntegrationAssociationId",
+                "/properties/UseCaseType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["UseCaseArn", "UseCaseId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-usecase.html",
+        };
     }
 
     impl Resource for UseCase {
@@ -9461,7 +10895,98 @@ pub mod user {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::User";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::User")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_USER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AfterContactWorkConfigs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoAcceptConfigs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectoryUserId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HierarchyGroupArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityInfo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Password",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PersistentConnectionConfigs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PhoneConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PhoneNumberConfigs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingProfileArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityProfileArns",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserProficiencies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Username",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VoiceEnhancementConfigs",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["UserArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-user.html",
+        };
     }
 
     impl Resource for User {
@@ -9967,7 +11492,38 @@ pub mod user_hierarchy_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::UserHierarchyGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::UserHierarchyGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_USER_HIERARCHY_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParentGroupArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ParentGroupArn"],
+            conditional_create_only: &[],
+            attributes: &["UserHierarchyGroupArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-userhierarchygroup.html",
+        };
     }
 
     impl Resource for UserHierarchyGroup {
@@ -10043,7 +11599,28 @@ pub mod user_hierarchy_structure {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::UserHierarchyStructure";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::UserHierarchyStructure")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_USER_HIERARCHY_STRUCTURE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserHierarchyStructure",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceArn"],
+            conditional_create_only: &[],
+            attributes: &["UserHierarchyStructureArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-userhierarchystructure.html",
+        };
     }
 
     impl Resource for UserHierarchyStructure {
@@ -10330,7 +11907,48 @@ pub mod view {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::View";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::View")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_VIEW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Template",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ViewArn", "ViewId", "ViewContentSha256"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-view.html",
+        };
     }
 
     impl Resource for View {
@@ -10419,7 +12037,33 @@ pub mod view_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::ViewVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::ViewVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_VIEW_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "VersionDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ViewArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ViewContentSha256",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ViewArn", "/properties/ViewContentSha256"],
+            conditional_create_only: &[],
+            attributes: &["ViewVersionArn", "Version"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-viewversion.html",
+        };
     }
 
     impl Resource for ViewVersion {
@@ -10523,7 +12167,48 @@ pub mod vocabulary {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::Vocabulary";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::Vocabulary")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_VOCABULARY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LanguageCode",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VocabularyName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/InstanceId",
+                "/properties/VocabularyName",
+                "/properties/LanguageCode",
+                "/properties/Content",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "VocabularyId", "State", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-vocabulary.html",
+        };
     }
 
     impl Resource for Vocabulary {
@@ -10818,7 +12503,68 @@ pub mod workspace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Connect::Workspace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Connect::Workspace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECT_WORKSPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Associations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Media",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Pages",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Theme",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Title",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Visibility",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connect-workspace.html",
+        };
     }
 
     impl Resource for Workspace {

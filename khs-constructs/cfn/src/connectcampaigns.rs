@@ -67,7 +67,43 @@ pub mod campaign {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ConnectCampaigns::Campaign";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ConnectCampaigns::Campaign")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONNECTCAMPAIGNS_CAMPAIGN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectInstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DialerConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutboundCallConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConnectInstanceArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-connectcampaigns-campaign.html",
+        };
     }
 
     impl Resource for Campaign {

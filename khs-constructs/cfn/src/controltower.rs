@@ -67,7 +67,46 @@ pub mod enabled_baseline {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ControlTower::EnabledBaseline";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ControlTower::EnabledBaseline")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONTROLTOWER_ENABLED_BASELINE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BaselineIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BaselineVersion",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TargetIdentifier",
+                "/properties/BaselineIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &["EnabledBaselineIdentifier"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-controltower-enabledbaseline.html",
+        };
     }
 
     impl Resource for EnabledBaseline {
@@ -182,7 +221,41 @@ pub mod enabled_control {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ControlTower::EnabledControl";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ControlTower::EnabledControl")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONTROLTOWER_ENABLED_CONTROL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ControlIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TargetIdentifier",
+                "/properties/ControlIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-controltower-enabledcontrol.html",
+        };
     }
 
     impl Resource for EnabledControl {
@@ -276,7 +349,44 @@ pub mod landing_zone {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ControlTower::LandingZone";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ControlTower::LandingZone")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CONTROLTOWER_LANDING_ZONE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Manifest",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemediationTypes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Version",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "LandingZoneIdentifier",
+                "Arn",
+                "Status",
+                "LatestAvailableVersion",
+                "DriftStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-controltower-landingzone.html",
+        };
     }
 
     impl Resource for LandingZone {

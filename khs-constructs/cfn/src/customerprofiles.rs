@@ -91,8 +91,69 @@ pub mod calculated_attribute_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CustomerProfiles::CalculatedAttributeDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CustomerProfiles::CalculatedAttributeDefinition")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::CUSTOMERPROFILES_CALCULATED_ATTRIBUTE_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AttributeDetails",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CalculatedAttributeName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Conditions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Statistic",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseHistoricalData",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainName",
+                "/properties/CalculatedAttributeName",
+                "/properties/UseHistoricalData",
+                "/properties/Conditions/Range/TimestampSource",
+                "/properties/Conditions/Range/TimestampFormat",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CreatedAt", "LastUpdatedAt", "Status", "Readiness"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-customerprofiles-calculatedattributedefinition.html",
+        };
     }
 
     impl Resource for CalculatedAttributeDefinition {
@@ -491,7 +552,64 @@ pub mod domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CustomerProfiles::Domain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CustomerProfiles::Domain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CUSTOMERPROFILES_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataStore",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeadLetterQueueUrl",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultEncryptionKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultExpirationDays",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Matching",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleBasedMatching",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "LastUpdatedAt",
+                "CreatedAt",
+                "RuleBasedMatching.Status",
+                "Stats",
+                "DataStore.Readiness",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-customerprofiles-domain.html",
+        };
     }
 
     impl Resource for Domain {
@@ -1088,7 +1206,52 @@ pub mod domain_object_type {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CustomerProfiles::DomainObjectType";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CustomerProfiles::DomainObjectType")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CUSTOMERPROFILES_DOMAIN_OBJECT_TYPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Fields",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObjectTypeName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainName",
+                "/properties/ObjectTypeName",
+                "/properties/Fields",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CreatedAt", "LastUpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-customerprofiles-domainobjecttype.html",
+        };
     }
 
     impl Resource for DomainObjectType {
@@ -1283,7 +1446,42 @@ pub mod event_stream {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CustomerProfiles::EventStream";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CustomerProfiles::EventStream")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CUSTOMERPROFILES_EVENT_STREAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventStreamName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Uri",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainName",
+                "/properties/EventStreamName",
+                "/properties/Uri",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DestinationDetails", "CreatedAt", "State", "EventStreamArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-customerprofiles-eventstream.html",
+        };
     }
 
     impl Resource for EventStream {
@@ -1415,7 +1613,58 @@ pub mod event_trigger {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CustomerProfiles::EventTrigger";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CustomerProfiles::EventTrigger")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CUSTOMERPROFILES_EVENT_TRIGGER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventTriggerConditions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventTriggerLimits",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventTriggerName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObjectTypeName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SegmentFilter",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName", "/properties/EventTriggerName"],
+            conditional_create_only: &[],
+            attributes: &["CreatedAt", "LastUpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-customerprofiles-eventtrigger.html",
+        };
     }
 
     impl Resource for EventTrigger {
@@ -1813,7 +2062,58 @@ pub mod integration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CustomerProfiles::Integration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CustomerProfiles::Integration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CUSTOMERPROFILES_INTEGRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventTriggerNames",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowDefinition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObjectTypeName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObjectTypeNames",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scope",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Uri",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/DomainName", "/properties/Uri"],
+            conditional_create_only: &[],
+            attributes: &["LastUpdatedAt", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-customerprofiles-integration.html",
+        };
     }
 
     impl Resource for Integration {
@@ -3173,7 +3473,87 @@ pub mod object_type {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CustomerProfiles::ObjectType";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CustomerProfiles::ObjectType")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CUSTOMERPROFILES_OBJECT_TYPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowProfileCreation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpirationDays",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Fields",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Keys",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxProfileObjectCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObjectTypeName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceLastUpdatedTimestampFormat",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourcePriority",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName", "/properties/ObjectTypeName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "LastUpdatedAt",
+                "CreatedAt",
+                "MaxAvailableProfileObjectCount",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-customerprofiles-objecttype.html",
+        };
     }
 
     impl Resource for ObjectType {
@@ -3522,7 +3902,60 @@ pub mod recommender {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CustomerProfiles::Recommender";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CustomerProfiles::Recommender")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CUSTOMERPROFILES_RECOMMENDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecommenderConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecommenderName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecommenderRecipeName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainName",
+                "/properties/RecommenderName",
+                "/properties/RecommenderRecipeName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "RecommenderArn",
+                "Status",
+                "CreatedAt",
+                "LastUpdatedAt",
+                "FailureReason",
+                "LatestRecommenderUpdate",
+                "TrainingMetrics",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-customerprofiles-recommender.html",
+        };
     }
 
     impl Resource for Recommender {
@@ -3763,7 +4196,54 @@ pub mod recommender_filter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CustomerProfiles::RecommenderFilter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CustomerProfiles::RecommenderFilter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CUSTOMERPROFILES_RECOMMENDER_FILTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecommenderFilterExpression",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecommenderFilterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecommenderSchemaName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainName",
+                "/properties/RecommenderFilterName",
+                "/properties/RecommenderFilterExpression",
+                "/properties/RecommenderSchemaName",
+                "/properties/Description",
+            ],
+            conditional_create_only: &[],
+            attributes: &["RecommenderFilterArn", "Status", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-customerprofiles-recommenderfilter.html",
+        };
     }
 
     impl Resource for RecommenderFilter {
@@ -3898,7 +4378,42 @@ pub mod recommender_schema {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CustomerProfiles::RecommenderSchema";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CustomerProfiles::RecommenderSchema")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CUSTOMERPROFILES_RECOMMENDER_SCHEMA;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Fields",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecommenderSchemaName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainName",
+                "/properties/RecommenderSchemaName",
+                "/properties/Fields",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-customerprofiles-recommenderschema.html",
+        };
     }
 
     impl Resource for RecommenderSchema {
@@ -4139,7 +4654,64 @@ pub mod segment_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::CustomerProfiles::SegmentDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::CustomerProfiles::SegmentDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::CUSTOMERPROFILES_SEGMENT_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SegmentDefinitionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SegmentGroups",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SegmentSort",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SegmentSqlQuery",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainName",
+                "/properties/SegmentDefinitionName",
+                "/properties/DisplayName",
+                "/properties/SegmentGroups",
+                "/properties/SegmentSqlQuery",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CreatedAt", "SegmentDefinitionArn", "SegmentType"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-customerprofiles-segmentdefinition.html",
+        };
     }
 
     impl Resource for SegmentDefinition {

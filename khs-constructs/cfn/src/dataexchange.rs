@@ -61,7 +61,38 @@ pub mod data_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataExchange::DataSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataExchange::DataSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAEXCHANGE_DATA_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssetType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AssetType"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "CreatedAt", "UpdatedAt", "Origin"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dataexchange-dataset.html",
+        };
     }
 
     impl Resource for DataSet {
@@ -197,7 +228,33 @@ pub mod event_action {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataExchange::EventAction";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataExchange::EventAction")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAEXCHANGE_EVENT_ACTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Action",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Event",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Event"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "EventActionId", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dataexchange-eventaction.html",
+        };
     }
 
     impl Resource for EventAction {

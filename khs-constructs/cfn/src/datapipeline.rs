@@ -71,7 +71,53 @@ pub mod pipeline {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataPipeline::Pipeline";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataPipeline::Pipeline")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAPIPELINE_PIPELINE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Activate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterObjects",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterValues",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineObjects",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineTags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Description", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["PipelineId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "PipelineTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datapipeline-pipeline.html",
+        };
     }
 
     impl Resource for Pipeline {

@@ -60,7 +60,53 @@ pub mod agent {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::Agent";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::Agent")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_AGENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActivationKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcEndpointId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ActivationKey",
+                "/properties/SecurityGroupArns",
+                "/properties/SubnetArns",
+                "/properties/VpcEndpointId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AgentArn", "EndpointType"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-agent.html",
+        };
     }
 
     impl Resource for Agent {
@@ -200,7 +246,78 @@ pub mod location_azure_blob {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::LocationAzureBlob";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::LocationAzureBlob")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_LOCATION_AZURE_BLOB;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AzureAccessTier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AzureBlobAuthenticationType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AzureBlobContainerUrl",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AzureBlobSasConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AzureBlobType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CmkSecretConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomSecretConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FederatedIdentity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AzureBlobContainerUrl"],
+            conditional_create_only: &[],
+            attributes: &[
+                "LocationArn",
+                "LocationUri",
+                "ManagedSecretConfig",
+                "CmkSecretConfig.SecretArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-locationazureblob.html",
+        };
     }
 
     impl Resource for LocationAzureBlob {
@@ -532,7 +649,53 @@ pub mod location_efs {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::LocationEFS";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::LocationEFS")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_LOCATION_EFS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessPointArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ec2Config",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EfsFilesystemArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemAccessRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InTransitEncryption",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Ec2Config", "/properties/EfsFilesystemArn"],
+            conditional_create_only: &[],
+            attributes: &["LocationArn", "LocationUri"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-locationefs.html",
+        };
     }
 
     impl Resource for LocationEfs {
@@ -673,7 +836,41 @@ pub mod location_f_sx_lustre {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::LocationFSxLustre";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::LocationFSxLustre")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_LOCATION_F_SX_LUSTRE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FsxFilesystemArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupArns",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FsxFilesystemArn",
+                "/properties/SecurityGroupArns",
+            ],
+            conditional_create_only: &[],
+            attributes: &["LocationArn", "LocationUri"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-locationfsxlustre.html",
+        };
     }
 
     impl Resource for LocationFSxLustre {
@@ -770,7 +967,52 @@ pub mod location_f_sx_ontap {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::LocationFSxONTAP";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::LocationFSxONTAP")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_LOCATION_F_SX_ONTAP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupArns",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageVirtualMachineArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/StorageVirtualMachineArn",
+                "/properties/SecurityGroupArns",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "LocationArn",
+                "LocationUri",
+                "FsxFilesystemArn",
+                "Protocol.SMB.ManagedSecretConfig",
+                "Protocol.SMB.CmkSecretConfig.SecretArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-locationfsxontap.html",
+        };
     }
 
     impl Resource for LocationFSxOntap {
@@ -1148,7 +1390,46 @@ pub mod location_f_sx_open_zfs {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::LocationFSxOpenZFS";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::LocationFSxOpenZFS")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_LOCATION_F_SX_OPEN_ZFS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FsxFilesystemArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupArns",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FsxFilesystemArn",
+                "/properties/SecurityGroupArns",
+            ],
+            conditional_create_only: &[],
+            attributes: &["LocationArn", "LocationUri"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-locationfsxopenzfs.html",
+        };
     }
 
     impl Resource for LocationFSxOpenZfs {
@@ -1359,7 +1640,71 @@ pub mod location_f_sx_windows {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::LocationFSxWindows";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::LocationFSxWindows")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_LOCATION_F_SX_WINDOWS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CmkSecretConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomSecretConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Domain",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FsxFilesystemArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Password",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupArns",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "User",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FsxFilesystemArn",
+                "/properties/SecurityGroupArns",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "LocationArn",
+                "LocationUri",
+                "ManagedSecretConfig",
+                "CmkSecretConfig.SecretArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-locationfsxwindows.html",
+        };
     }
 
     impl Resource for LocationFSxWindows {
@@ -1578,7 +1923,98 @@ pub mod location_hdfs {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::LocationHDFS";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::LocationHDFS")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_LOCATION_HDFS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentArns",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CmkSecretConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomSecretConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KerberosKeytab",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KerberosKrb5Conf",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KerberosPrincipal",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyProviderUri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NameNodes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QopConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationFactor",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SimpleUser",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "LocationArn",
+                "LocationUri",
+                "ManagedSecretConfig",
+                "CmkSecretConfig.SecretArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-locationhdfs.html",
+        };
     }
 
     impl Resource for LocationHdfs {
@@ -1880,7 +2316,43 @@ pub mod location_nfs {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::LocationNFS";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::LocationNFS")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_LOCATION_NFS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MountOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OnPremConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerHostname",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["LocationArn", "LocationUri"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-locationnfs.html",
+        };
     }
 
     impl Resource for LocationNfs {
@@ -2085,7 +2557,88 @@ pub mod location_object_storage {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::LocationObjectStorage";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::LocationObjectStorage")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_LOCATION_OBJECT_STORAGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BucketName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CmkSecretConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomSecretConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FederatedIdentity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecretKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerCertificate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerHostname",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerPort",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerProtocol",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BucketName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "LocationArn",
+                "LocationUri",
+                "ManagedSecretConfig",
+                "CmkSecretConfig.SecretArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-locationobjectstorage.html",
+        };
     }
 
     impl Resource for LocationObjectStorage {
@@ -2353,7 +2906,43 @@ pub mod location_s3 {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::LocationS3";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::LocationS3")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_LOCATION_S3;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "S3BucketArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3Config",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3StorageClass",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/S3BucketArn"],
+            conditional_create_only: &[],
+            attributes: &["LocationArn", "LocationUri"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-locations3.html",
+        };
     }
 
     impl Resource for LocationS3 {
@@ -2573,7 +3162,98 @@ pub mod location_smb {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::LocationSMB";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::LocationSMB")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_LOCATION_SMB;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentArns",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CmkSecretConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomSecretConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DnsIpAddresses",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Domain",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KerberosKeytab",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KerberosKrb5Conf",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KerberosPrincipal",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MountOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Password",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerHostname",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "User",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "LocationArn",
+                "LocationUri",
+                "ManagedSecretConfig",
+                "CmkSecretConfig.SecretArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-locationsmb.html",
+        };
     }
 
     impl Resource for LocationSmb {
@@ -2868,7 +3548,87 @@ pub mod task {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataSync::Task";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataSync::Task")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATASYNC_TASK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CloudWatchLogGroupArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationLocationArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Excludes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Includes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManifestConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Options",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceLocationArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskReportConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DestinationLocationArn",
+                "/properties/SourceLocationArn",
+                "/properties/TaskMode",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "TaskArn",
+                "Status",
+                "SourceNetworkInterfaceArns",
+                "DestinationNetworkInterfaceArns",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datasync-task.html",
+        };
     }
 
     impl Resource for Task {

@@ -104,7 +104,83 @@ pub mod connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::Connection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::Connection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsLocation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableTrustedIdentityPropagation",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Props",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scope",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainIdentifier",
+                "/properties/EnableTrustedIdentityPropagation",
+                "/properties/EnvironmentIdentifier",
+                "/properties/ProjectIdentifier",
+                "/properties/Name",
+                "/properties/Scope",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ConnectionId",
+                "DomainId",
+                "DomainUnitId",
+                "EnvironmentId",
+                "EnvironmentUserRole",
+                "ProjectId",
+                "Type",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-connection.html",
+        };
     }
 
     impl Resource for Connection {
@@ -368,7 +444,101 @@ pub mod data_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::DataSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::DataSource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_DATA_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssetFormsInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableSetting",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublishOnImport",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Recommendation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ConnectionIdentifier",
+                "/properties/EnvironmentIdentifier",
+                "/properties/DomainIdentifier",
+                "/properties/ProjectIdentifier",
+                "/properties/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ConnectionId",
+                "CreatedAt",
+                "DomainId",
+                "EnvironmentId",
+                "Id",
+                "LastRunAssetCount",
+                "LastRunAt",
+                "LastRunStatus",
+                "ProjectId",
+                "Status",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-datasource.html",
+        };
     }
 
     impl Resource for DataSource {
@@ -909,7 +1079,67 @@ pub mod domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::Domain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::Domain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainExecutionRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SingleSignOn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KmsKeyIdentifier", "/properties/DomainVersion"],
+            conditional_create_only: &[],
+            attributes: &[
+                "RootDomainUnitId",
+                "Arn",
+                "CreatedAt",
+                "Id",
+                "LastUpdatedAt",
+                "ManagedAccountId",
+                "PortalUrl",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-domain.html",
+        };
     }
 
     impl Resource for Domain {
@@ -1145,7 +1375,48 @@ pub mod domain_unit {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::DomainUnit";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::DomainUnit")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_DOMAIN_UNIT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParentDomainUnitIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainIdentifier",
+                "/properties/ParentDomainUnitIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "DomainId",
+                "Id",
+                "Identifier",
+                "ParentDomainUnitId",
+                "LastUpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-domainunit.html",
+        };
     }
 
     impl Resource for DomainUnit {
@@ -1332,7 +1603,106 @@ pub mod environment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::Environment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::Environment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_ENVIRONMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentOrder",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentAccountIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentAccountRegion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentBlueprintIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentConfigurationId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentProfileIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlossaryTerms",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserParameters",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainIdentifier",
+                "/properties/EnvironmentProfileIdentifier",
+                "/properties/ProjectIdentifier",
+                "/properties/UserParameters",
+                "/properties/EnvironmentAccountIdentifier",
+                "/properties/EnvironmentAccountRegion",
+                "/properties/EnvironmentBlueprintIdentifier",
+                "/properties/DeploymentOrder",
+                "/properties/EnvironmentConfigurationId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AwsAccountId",
+                "AwsAccountRegion",
+                "CreatedAt",
+                "CreatedBy",
+                "DomainId",
+                "EnvironmentBlueprintId",
+                "EnvironmentProfileId",
+                "Id",
+                "ProjectId",
+                "Provider",
+                "Status",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-environment.html",
+        };
     }
 
     impl Resource for Environment {
@@ -1509,7 +1879,51 @@ pub mod environment_actions {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::EnvironmentActions";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::EnvironmentActions")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_ENVIRONMENT_ACTIONS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Identifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainIdentifier",
+                "/properties/EnvironmentIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DomainId", "EnvironmentId", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-environmentactions.html",
+        };
     }
 
     impl Resource for EnvironmentActions {
@@ -1672,8 +2086,71 @@ pub mod environment_blueprint_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::EnvironmentBlueprintConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::EnvironmentBlueprintConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::DATAZONE_ENVIRONMENT_BLUEPRINT_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnabledRegions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentBlueprintIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentRolePermissionBoundary",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManageAccessRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisioningConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisioningRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegionalParameters",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainIdentifier",
+                "/properties/EnvironmentBlueprintIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "DomainId",
+                "EnvironmentBlueprintId",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-environmentblueprintconfiguration.html",
+        };
     }
 
     impl Resource for EnvironmentBlueprintConfiguration {
@@ -1827,7 +2304,70 @@ pub mod environment_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::EnvironmentProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::EnvironmentProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_ENVIRONMENT_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountRegion",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentBlueprintIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserParameters",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainIdentifier",
+                "/properties/EnvironmentBlueprintIdentifier",
+                "/properties/ProjectIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "CreatedBy",
+                "DomainId",
+                "EnvironmentBlueprintId",
+                "Id",
+                "ProjectId",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-environmentprofile.html",
+        };
     }
 
     impl Resource for EnvironmentProfile {
@@ -1984,7 +2524,60 @@ pub mod form_type {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::FormType";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::FormType")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_FORM_TYPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Model",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwningProjectIdentifier",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainIdentifier", "/properties/Name"],
+            conditional_create_only: &[
+                "/properties/Description",
+                "/properties/Model",
+                "/properties/Status",
+                "/properties/OwningProjectIdentifier",
+            ],
+            attributes: &[
+                "DomainId",
+                "OwningProjectId",
+                "Revision",
+                "FormTypeIdentifier",
+                "CreatedAt",
+                "CreatedBy",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-formtype.html",
+        };
     }
 
     impl Resource for FormType {
@@ -2144,7 +2737,47 @@ pub mod group_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::GroupProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::GroupProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_GROUP_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RolePrincipalArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainIdentifier",
+                "/properties/GroupIdentifier",
+                "/properties/RolePrincipalArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DomainId", "GroupName", "Id", "RolePrincipalId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-groupprofile.html",
+        };
     }
 
     impl Resource for GroupProfile {
@@ -2306,7 +2939,43 @@ pub mod owner {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::Owner";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::Owner")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_OWNER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EntityIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EntityType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Owner",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainIdentifier",
+                "/properties/EntityIdentifier",
+                "/properties/EntityType",
+                "/properties/Owner",
+            ],
+            conditional_create_only: &[],
+            attributes: &["OwnerIdentifier", "OwnerType"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-owner.html",
+        };
     }
 
     impl Resource for Owner {
@@ -2439,7 +3108,55 @@ pub mod policy_grant {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::PolicyGrant";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::PolicyGrant")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_POLICY_GRANT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Detail",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EntityIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EntityType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Detail",
+                "/properties/DomainIdentifier",
+                "/properties/EntityIdentifier",
+                "/properties/EntityType",
+                "/properties/PolicyType",
+                "/properties/Principal",
+            ],
+            conditional_create_only: &[],
+            attributes: &["GrantId", "CreatedAt", "CreatedBy"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-policygrant.html",
+        };
     }
 
     impl Resource for PolicyGrant {
@@ -2713,7 +3430,91 @@ pub mod project {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::Project";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::Project")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_PROJECT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainUnitId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlossaryTerms",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MembershipAssignments",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectCategory",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectExecutionRole",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectProfileId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectProfileVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserParameters",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ProjectProfileId",
+                "/properties/DomainIdentifier",
+                "/properties/MembershipAssignments",
+                "/properties/ProjectCategory",
+                "/properties/ProjectExecutionRole",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "CreatedAt",
+                "CreatedBy",
+                "DomainId",
+                "LastUpdatedAt",
+                "ProjectStatus",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-project.html",
+        };
     }
 
     impl Resource for Project {
@@ -2929,7 +3730,42 @@ pub mod project_membership {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::ProjectMembership";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::ProjectMembership")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_PROJECT_MEMBERSHIP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Designation",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Member",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainIdentifier",
+                "/properties/ProjectIdentifier",
+                "/properties/Member",
+            ],
+            conditional_create_only: &[],
+            attributes: &["MemberIdentifier", "MemberIdentifierType"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-projectmembership.html",
+        };
     }
 
     impl Resource for ProjectMembership {
@@ -3073,7 +3909,79 @@ pub mod project_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::ProjectProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::ProjectProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_PROJECT_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowCustomProjectResourceTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainUnitIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectResourceTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectResourceTagsDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseDefaultConfigurations",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainIdentifier",
+                "/properties/UseDefaultConfigurations",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "CreatedBy",
+                "DomainId",
+                "DomainUnitId",
+                "Id",
+                "Identifier",
+                "LastUpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-projectprofile.html",
+        };
     }
 
     impl Resource for ProjectProfile {
@@ -3484,7 +4392,76 @@ pub mod subscription_target {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::SubscriptionTarget";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::SubscriptionTarget")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_SUBSCRIPTION_TARGET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicableAssetTypes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizedPrincipals",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManageAccessRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Provider",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscriptionTargetConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Type",
+                "/properties/DomainIdentifier",
+                "/properties/EnvironmentIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "CreatedBy",
+                "DomainId",
+                "EnvironmentId",
+                "Id",
+                "ProjectId",
+                "UpdatedAt",
+                "UpdatedBy",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-subscriptiontarget.html",
+        };
     }
 
     impl Resource for SubscriptionTarget {
@@ -3649,7 +4626,47 @@ pub mod user_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DataZone::UserProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DataZone::UserProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DATAZONE_USER_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserType",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainIdentifier",
+                "/properties/UserIdentifier",
+                "/properties/UserType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DomainId", "Type", "Id", "Details"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-datazone-userprofile.html",
+        };
     }
 
     impl Resource for UserProfile {

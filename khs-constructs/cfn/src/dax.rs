@@ -136,7 +136,106 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DAX::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DAX::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DAX_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZones",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterEndpointEncryptionType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IAMRoleARN",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationTopicARN",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredMaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationFactor",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SSESpecification",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IAMRoleARN",
+                "/properties/SSESpecification",
+                "/properties/ClusterEndpointEncryptionType",
+                "/properties/NetworkType",
+                "/properties/ClusterName",
+                "/properties/NodeType",
+                "/properties/SubnetGroupName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "ClusterDiscoveryEndpoint",
+                "Arn",
+                "ClusterDiscoveryEndpointURL",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dax-cluster.html",
+        };
     }
 
     impl Resource for Cluster {
@@ -248,7 +347,33 @@ pub mod parameter_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DAX::ParameterGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DAX::ParameterGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DAX_PARAMETER_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterNameValues",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ParameterGroupName", "/properties/Description"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dax-parametergroup.html",
+        };
     }
 
     impl Resource for ParameterGroup {
@@ -314,7 +439,33 @@ pub mod subnet_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DAX::SubnetGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DAX::SubnetGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DAX_SUBNET_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SubnetGroupName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dax-subnetgroup.html",
+        };
     }
 
     impl Resource for SubnetGroup {

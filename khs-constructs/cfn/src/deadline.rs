@@ -85,7 +85,58 @@ pub mod budget {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::Budget";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::Budget")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_BUDGET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApproximateDollarLimit",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FarmId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UsageTrackingResource",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/FarmId", "/properties/UsageTrackingResource"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "BudgetId", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-budget.html",
+        };
     }
 
     impl Resource for Budget {
@@ -308,7 +359,43 @@ pub mod farm {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::Farm";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::Farm")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_FARM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CostScaleFactor",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KmsKeyArn"],
+            conditional_create_only: &[],
+            attributes: &["FarmId", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-farm.html",
+        };
     }
 
     impl Resource for Farm {
@@ -436,7 +523,70 @@ pub mod fleet {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::Fleet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::Fleet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_FLEET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FarmId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxWorkerCount",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinWorkerCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FarmId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Capabilities",
+                "FleetId",
+                "Status",
+                "StatusMessage",
+                "WorkerCount",
+                "Arn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-fleet.html",
+        };
     }
 
     impl Resource for Fleet {
@@ -580,7 +730,48 @@ pub mod license_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::LicenseEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::LicenseEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_LICENSE_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/SecurityGroupIds",
+                "/properties/SubnetIds",
+                "/properties/VpcId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "DnsName",
+                "LicenseEndpointId",
+                "Status",
+                "StatusMessage",
+                "Arn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-licenseendpoint.html",
+        };
     }
 
     impl Resource for LicenseEndpoint {
@@ -699,7 +890,43 @@ pub mod limit {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::Limit";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::Limit")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_LIMIT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AmountRequirementName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FarmId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxCount",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AmountRequirementName", "/properties/FarmId"],
+            conditional_create_only: &[],
+            attributes: &["CurrentCount", "LimitId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-limit.html",
+        };
     }
 
     impl Resource for Limit {
@@ -776,7 +1003,28 @@ pub mod metered_product {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::MeteredProduct";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::MeteredProduct")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_METERED_PRODUCT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LicenseEndpointId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/LicenseEndpointId", "/properties/ProductId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Port", "Family", "Vendor"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-meteredproduct.html",
+        };
     }
 
     impl Resource for MeteredProduct {
@@ -899,7 +1147,51 @@ pub mod monitor {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::Monitor";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::Monitor")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_MONITOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityCenterInstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityCenterRegion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subdomain",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IdentityCenterInstanceArn",
+                "/properties/IdentityCenterRegion",
+            ],
+            conditional_create_only: &[],
+            attributes: &["IdentityCenterApplicationArn", "MonitorId", "Url", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-monitor.html",
+        };
     }
 
     impl Resource for Monitor {
@@ -1064,7 +1356,73 @@ pub mod queue {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::Queue";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::Queue")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_QUEUE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowedStorageProfileIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultBudgetAction",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FarmId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobAttachmentSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobRunAsUser",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequiredFileSystemLocationNames",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchedulingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FarmId"],
+            conditional_create_only: &[],
+            attributes: &["QueueId", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-queue.html",
+        };
     }
 
     impl Resource for Queue {
@@ -1352,7 +1710,43 @@ pub mod queue_environment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::QueueEnvironment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::QueueEnvironment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_QUEUE_ENVIRONMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FarmId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueueId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Template",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateType",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FarmId", "/properties/QueueId"],
+            conditional_create_only: &[],
+            attributes: &["Name", "QueueEnvironmentId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-queueenvironment.html",
+        };
     }
 
     impl Resource for QueueEnvironment {
@@ -1471,7 +1865,37 @@ pub mod queue_fleet_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::QueueFleetAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::QueueFleetAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_QUEUE_FLEET_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FarmId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FleetId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueueId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/FarmId",
+                "/properties/FleetId",
+                "/properties/QueueId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-queuefleetassociation.html",
+        };
     }
 
     impl Resource for QueueFleetAssociation {
@@ -1545,7 +1969,37 @@ pub mod queue_limit_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::QueueLimitAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::QueueLimitAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_QUEUE_LIMIT_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FarmId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LimitId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueueId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/FarmId",
+                "/properties/LimitId",
+                "/properties/QueueId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-queuelimitassociation.html",
+        };
     }
 
     impl Resource for QueueLimitAssociation {
@@ -1628,7 +2082,38 @@ pub mod storage_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::StorageProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::StorageProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_STORAGE_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FarmId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemLocations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OsFamily",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FarmId"],
+            conditional_create_only: &[],
+            attributes: &["StorageProfileId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-storageprofile.html",
+        };
     }
 
     impl Resource for StorageProfile {
@@ -1816,7 +2301,42 @@ pub mod worker {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Deadline::Worker";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Deadline::Worker")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEADLINE_WORKER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FarmId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FleetId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostProperties",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FarmId",
+                "/properties/FleetId",
+                "/properties/HostProperties",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "WorkerId", "Status", "CreatedAt", "CreatedBy"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-deadline-worker.html",
+        };
     }
 
     impl Resource for Worker {

@@ -40,7 +40,28 @@ pub mod graph {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Detective::Graph";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Detective::Graph")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DETECTIVE_GRAPH;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoEnableMembers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-detective-graph.html",
+        };
     }
 
     impl Resource for Graph {
@@ -142,7 +163,43 @@ pub mod member_invitation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Detective::MemberInvitation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Detective::MemberInvitation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DETECTIVE_MEMBER_INVITATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DisableEmailNotification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GraphArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemberEmailAddress",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemberId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Message",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GraphArn", "/properties/MemberId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-detective-memberinvitation.html",
+        };
     }
 
     impl Resource for MemberInvitation {
@@ -196,7 +253,21 @@ pub mod organization_admin {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Detective::OrganizationAdmin";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Detective::OrganizationAdmin")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DETECTIVE_ORGANIZATION_ADMIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "AccountId",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/AccountId"],
+            conditional_create_only: &[],
+            attributes: &["GraphArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-detective-organizationadmin.html",
+        };
     }
 
     impl Resource for OrganizationAdmin {

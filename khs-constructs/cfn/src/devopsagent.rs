@@ -71,7 +71,66 @@ pub mod agent_space {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DevOpsAgent::AgentSpace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DevOpsAgent::AgentSpace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEVOPSAGENT_AGENT_SPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Locale",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OperatorApp",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Preferences",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KmsKeyArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "AgentSpaceId",
+                "CreatedAt",
+                "UpdatedAt",
+                "Arn",
+                "OperatorApp.Iam.CreatedAt",
+                "OperatorApp.Iam.UpdatedAt",
+                "OperatorApp.Idc.IdcApplicationArn",
+                "OperatorApp.Idc.CreatedAt",
+                "OperatorApp.Idc.UpdatedAt",
+                "OperatorApp.Idp.UserIdClaim",
+                "OperatorApp.Idp.CreatedAt",
+                "OperatorApp.Idp.UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-devopsagent-agentspace.html",
+        };
     }
 
     impl Resource for AgentSpace {
@@ -444,7 +503,43 @@ pub mod asset {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DevOpsAgent::Asset";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DevOpsAgent::Asset")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEVOPSAGENT_ASSET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentSpaceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Files",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Metadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Zip",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AgentSpaceId", "/properties/AssetType"],
+            conditional_create_only: &[],
+            attributes: &["AssetId", "Version", "CreatedAt", "UpdatedAt", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-devopsagent-asset.html",
+        };
     }
 
     impl Resource for Asset {
@@ -595,7 +690,38 @@ pub mod association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DevOpsAgent::Association";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DevOpsAgent::Association")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEVOPSAGENT_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentSpaceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkedAssociationIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceId",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AgentSpaceId"],
+            conditional_create_only: &[],
+            attributes: &["AssociationId", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-devopsagent-association.html",
+        };
     }
 
     impl Resource for Association {
@@ -691,7 +817,38 @@ pub mod private_connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DevOpsAgent::PrivateConnection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DevOpsAgent::PrivateConnection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEVOPSAGENT_PRIVATE_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Certificate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/ConnectionConfiguration"],
+            conditional_create_only: &[],
+            attributes: &["Status", "CertificateExpiryTime", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-devopsagent-privateconnection.html",
+        };
     }
 
     impl Resource for PrivateConnection {
@@ -819,7 +976,75 @@ pub mod service {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DevOpsAgent::Service";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DevOpsAgent::Service")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEVOPSAGENT_SERVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ExchangeUrlPrivateConnectionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateConnectionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceDetails",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetUrlPrivateConnectionName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ServiceType",
+                "/properties/ServiceDetails/Dynatrace",
+                "/properties/ServiceDetails/GitHub",
+                "/properties/ServiceDetails/MCPServerSplunk",
+                "/properties/ServiceDetails/ServiceNow",
+                "/properties/ServiceDetails/PagerDuty",
+                "/properties/ServiceDetails/AzureIdentity",
+                "/properties/KmsKeyArn",
+                "/properties/PrivateConnectionName",
+                "/properties/TargetUrlPrivateConnectionName",
+                "/properties/ExchangeUrlPrivateConnectionName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ServiceId",
+                "AccessibleResources",
+                "AdditionalServiceDetails",
+                "Arn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-devopsagent-service.html",
+        };
     }
 
     impl Resource for Service {
@@ -987,7 +1212,48 @@ pub mod trigger {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DevOpsAgent::Trigger";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DevOpsAgent::Trigger")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEVOPSAGENT_TRIGGER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Action",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentSpaceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Condition",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AgentSpaceId",
+                "/properties/Type",
+                "/properties/Condition",
+                "/properties/Action",
+            ],
+            conditional_create_only: &[],
+            attributes: &["TriggerId", "CreatedAt", "UpdatedAt", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-devopsagent-trigger.html",
+        };
     }
 
     impl Resource for Trigger {

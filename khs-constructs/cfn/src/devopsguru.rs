@@ -29,8 +29,17 @@ pub mod log_anomaly_detection_integration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DevOpsGuru::LogAnomalyDetectionIntegration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DevOpsGuru::LogAnomalyDetectionIntegration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::DEVOPSGURU_LOG_ANOMALY_DETECTION_INTEGRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-devopsguru-loganomalydetectionintegration.html",
+        };
     }
 
     impl Resource for LogAnomalyDetectionIntegration {
@@ -97,7 +106,21 @@ pub mod notification_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DevOpsGuru::NotificationChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DevOpsGuru::NotificationChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEVOPSGURU_NOTIFICATION_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "Config",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/Config"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-devopsguru-notificationchannel.html",
+        };
     }
 
     impl Resource for NotificationChannel {
@@ -295,7 +318,21 @@ pub mod resource_collection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DevOpsGuru::ResourceCollection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DevOpsGuru::ResourceCollection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DEVOPSGURU_RESOURCE_COLLECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ResourceCollectionFilter",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ResourceCollectionType"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-devopsguru-resourcecollection.html",
+        };
     }
 
     impl Resource for ResourceCollection {

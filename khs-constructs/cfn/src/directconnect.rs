@@ -79,7 +79,58 @@ pub mod connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DirectConnect::Connection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DirectConnect::Connection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DIRECTCONNECT_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Bandwidth",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LagId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestMACSec",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Bandwidth",
+                "/properties/Location",
+                "/properties/ProviderName",
+                "/properties/RequestMACSec",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConnectionArn", "ConnectionId", "ConnectionState"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-directconnect-connection.html",
+        };
     }
 
     impl Resource for Connection {
@@ -168,7 +219,33 @@ pub mod direct_connect_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DirectConnect::DirectConnectGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DirectConnect::DirectConnectGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DIRECTCONNECT_DIRECT_CONNECT_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AmazonSideAsn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectConnectGatewayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AmazonSideAsn"],
+            conditional_create_only: &[],
+            attributes: &["DirectConnectGatewayArn", "DirectConnectGatewayId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-directconnect-directconnectgateway.html",
+        };
     }
 
     impl Resource for DirectConnectGateway {
@@ -272,8 +349,42 @@ pub mod direct_connect_gateway_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DirectConnect::DirectConnectGatewayAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DirectConnect::DirectConnectGatewayAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::DIRECTCONNECT_DIRECT_CONNECT_GATEWAY_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptDirectConnectGatewayAssociationProposalRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllowedPrefixesToDirectConnectGateway",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssociatedGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectConnectGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AcceptDirectConnectGatewayAssociationProposalRoleArn",
+                "/properties/AssociatedGatewayId",
+                "/properties/DirectConnectGatewayId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AssociationId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-directconnect-directconnectgatewayassociation.html",
+        };
     }
 
     impl Resource for DirectConnectGatewayAssociation {
@@ -384,7 +495,58 @@ pub mod lag {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DirectConnect::Lag";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DirectConnect::Lag")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DIRECTCONNECT_LAG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionsBandwidth",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LagName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinimumLinks",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestMACSec",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ConnectionsBandwidth",
+                "/properties/Location",
+                "/properties/ProviderName",
+                "/properties/RequestMACSec",
+            ],
+            conditional_create_only: &[],
+            attributes: &["LagArn", "LagId", "LagState"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-directconnect-lag.html",
+        };
     }
 
     impl Resource for Lag {
@@ -535,8 +697,78 @@ pub mod private_virtual_interface {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DirectConnect::PrivateVirtualInterface";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DirectConnect::PrivateVirtualInterface")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::DIRECTCONNECT_PRIVATE_VIRTUAL_INTERFACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllocatePrivateVirtualInterfaceRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BgpPeers",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectConnectGatewayId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableSiteLink",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Mtu",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RateLimit",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualGatewayId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualInterfaceName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Vlan",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AllocatePrivateVirtualInterfaceRoleArn",
+                "/properties/DirectConnectGatewayId",
+                "/properties/VirtualGatewayId",
+                "/properties/Vlan",
+            ],
+            conditional_create_only: &[],
+            attributes: &["VirtualInterfaceArn", "VirtualInterfaceId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-directconnect-privatevirtualinterface.html",
+        };
     }
 
     impl Resource for PrivateVirtualInterface {
@@ -719,8 +951,62 @@ pub mod public_virtual_interface {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DirectConnect::PublicVirtualInterface";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DirectConnect::PublicVirtualInterface")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::DIRECTCONNECT_PUBLIC_VIRTUAL_INTERFACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllocatePublicVirtualInterfaceRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BgpPeers",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RateLimit",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteFilterPrefixes",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualInterfaceName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Vlan",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AllocatePublicVirtualInterfaceRoleArn",
+                "/properties/RouteFilterPrefixes",
+                "/properties/Vlan",
+            ],
+            conditional_create_only: &[],
+            attributes: &["VirtualInterfaceArn", "VirtualInterfaceId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-directconnect-publicvirtualinterface.html",
+        };
     }
 
     impl Resource for PublicVirtualInterface {
@@ -912,8 +1198,72 @@ pub mod transit_virtual_interface {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DirectConnect::TransitVirtualInterface";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DirectConnect::TransitVirtualInterface")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::DIRECTCONNECT_TRANSIT_VIRTUAL_INTERFACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllocateTransitVirtualInterfaceRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BgpPeers",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectConnectGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableSiteLink",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Mtu",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RateLimit",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualInterfaceName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Vlan",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AllocateTransitVirtualInterfaceRoleArn",
+                "/properties/DirectConnectGatewayId",
+                "/properties/Vlan",
+            ],
+            conditional_create_only: &[],
+            attributes: &["VirtualInterfaceArn", "VirtualInterfaceId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-directconnect-transitvirtualinterface.html",
+        };
     }
 
     impl Resource for TransitVirtualInterface {

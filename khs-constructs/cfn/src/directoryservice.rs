@@ -69,7 +69,60 @@ pub mod microsoft_ad {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DirectoryService::MicrosoftAD";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DirectoryService::MicrosoftAD")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DIRECTORYSERVICE_MICROSOFT_AD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CreateAlias",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Edition",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableSso",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Password",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShortName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSettings",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/VpcSettings",
+                "/properties/Edition",
+                "/properties/Name",
+                "/properties/Password",
+                "/properties/ShortName",
+                "/properties/CreateAlias",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Alias", "DnsIpAddresses", "DirectoryId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-directoryservice-microsoftad.html",
+        };
     }
 
     impl Resource for MicrosoftAd {
@@ -242,7 +295,71 @@ pub mod simple_ad {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DirectoryService::SimpleAD";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DirectoryService::SimpleAD")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DIRECTORYSERVICE_SIMPLE_AD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CreateAlias",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableSso",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Password",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShortName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Size",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSettings",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Size",
+                "/properties/VpcSettings",
+                "/properties/Name",
+                "/properties/Password",
+                "/properties/ShortName",
+                "/properties/Description",
+                "/properties/CreateAlias",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Alias", "DnsIpAddresses", "DirectoryId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-directoryservice-simplead.html",
+        };
     }
 
     impl Resource for SimpleAd {

@@ -133,7 +133,93 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DocDBElastic::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DocDBElastic::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DOCDBELASTIC_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdminUserName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AdminUserPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredBackupWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredMaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShardCapacity",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShardCount",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShardInstanceCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AdminUserName",
+                "/properties/AuthType",
+                "/properties/ClusterName",
+                "/properties/KmsKeyId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ClusterArn", "ClusterEndpoint"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-docdbelastic-cluster.html",
+        };
     }
 
     impl Resource for Cluster {
@@ -225,7 +311,43 @@ pub mod cluster_snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DocDBElastic::ClusterSnapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DocDBElastic::ClusterSnapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DOCDBELASTIC_CLUSTER_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ClusterArn", "/properties/SnapshotName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "SnapshotArn",
+                "Status",
+                "SnapshotType",
+                "SnapshotCreationTime",
+                "ClusterCreationTime",
+                "SubnetIds",
+                "VpcSecurityGroupIds",
+                "AdminUserName",
+                "KmsKeyId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-docdbelastic-clustersnapshot.html",
+        };
     }
 
     impl Resource for ClusterSnapshot {

@@ -82,7 +82,63 @@ pub mod launch_configuration_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DRS::LaunchConfigurationTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DRS::LaunchConfigurationTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DRS_LAUNCH_CONFIGURATION_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CopyPrivateIp",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CopyTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExportBucketArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchDisposition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchIntoSourceInstance",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Licensing",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PostLaunchEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetInstanceTypeRightSizingMethod",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "LaunchConfigurationTemplateID"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-drs-launchconfigurationtemplate.html",
+        };
     }
 
     impl Resource for LaunchConfigurationTemplate {
@@ -241,7 +297,33 @@ pub mod recovery_plan {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DRS::RecoveryPlan";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DRS::RecoveryPlan")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DRS_RECOVERY_PLAN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "RecoveryPlanID", "Status", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-drs-recoveryplan.html",
+        };
     }
 
     impl Resource for RecoveryPlan {
@@ -435,8 +517,98 @@ pub mod replication_configuration_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DRS::ReplicationConfigurationTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DRS::ReplicationConfigurationTemplate")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::DRS_REPLICATION_CONFIGURATION_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssociateDefaultSecurityGroup",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoReplicateNewDisks",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BandwidthThrottling",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreatePublicIP",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataPlaneRouting",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultLargeStagingDiskType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EbsEncryption",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EbsEncryptionKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InternetProtocol",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PitPolicy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationServerInstanceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationServersSecurityGroupsIDs",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StagingAreaSubnetId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StagingAreaTags",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseDedicatedReplicationServer",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ReplicationConfigurationTemplateID"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-drs-replicationconfigurationtemplate.html",
+        };
     }
 
     impl Resource for ReplicationConfigurationTemplate {
@@ -734,7 +906,42 @@ pub mod source_network {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DRS::SourceNetwork";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DRS::SourceNetwork")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DRS_SOURCE_NETWORK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "OriginAccountID",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OriginRegion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcID",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/VpcID",
+                "/properties/OriginAccountID",
+                "/properties/OriginRegion",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "SourceNetworkID"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-drs-sourcenetwork.html",
+        };
     }
 
     impl Resource for SourceNetwork {

@@ -61,7 +61,53 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::DSQL::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::DSQL::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::DSQL_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtectionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsEncryptionKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiRegionProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "ResourceArn",
+                "Identifier",
+                "CreationTime",
+                "Status",
+                "VpcEndpointServiceName",
+                "EncryptionDetails",
+                "PolicyVersion",
+                "Endpoint",
+                "VpcEndpoint",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dsql-cluster.html",
+        };
     }
 
     impl Resource for Cluster {

@@ -120,7 +120,93 @@ pub mod application_status_check {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::ApplicationStatusCheck";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::ApplicationStatusCheck")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_APPLICATION_STATUS_CHECK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Aggregation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeviceIndex",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FailureThreshold",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckPaths",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InitializationGracePeriodSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Interval",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpScope",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Path",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StatusCodeMatcher",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SuccessThreshold",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Timeout",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Interval", "/properties/IpScope"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ApplicationStatusCheckId", "CreationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-applicationstatuscheck.html",
+        };
     }
 
     impl Resource for ApplicationStatusCheck {
@@ -391,7 +477,48 @@ pub mod capacity_manager_data_export {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::CapacityManagerDataExport";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::CapacityManagerDataExport")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_CAPACITY_MANAGER_DATA_EXPORT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "OutputFormat",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3BucketName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3BucketPrefix",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/S3BucketName",
+                "/properties/S3BucketPrefix",
+                "/properties/OutputFormat",
+                "/properties/Schedule",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CapacityManagerDataExportId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-capacitymanagerdataexport.html",
+        };
     }
 
     impl Resource for CapacityManagerDataExport {
@@ -598,7 +725,117 @@ pub mod capacity_reservation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::CapacityReservation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::CapacityReservation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_CAPACITY_RESERVATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EbsOptimized",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndDate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndDateType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EphemeralStorage",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceCount",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceMatchCriteria",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstancePlatform",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutPostArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlacementGroupArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagSpecifications",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tenancy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UnusedReservationBillingOwnerId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Tenancy",
+                "/properties/InstancePlatform",
+                "/properties/InstanceType",
+                "/properties/AvailabilityZone",
+                "/properties/OutPostArn",
+                "/properties/EphemeralStorage",
+                "/properties/EbsOptimized",
+                "/properties/PlacementGroupArn",
+                "/properties/AvailabilityZoneId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "AvailableInstanceCount",
+                "TotalInstanceCount",
+                "StartDate",
+                "CapacityReservationArn",
+                "CreateDate",
+                "State",
+                "OwnerId",
+                "ReservationType",
+                "CapacityAllocationSet",
+                "CommitmentInfo",
+                "DeliveryPreference",
+                "CapacityReservationFleetId",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-capacityreservation.html",
+        };
     }
 
     impl Resource for CapacityReservation {
@@ -1467,7 +1704,69 @@ pub mod capacity_reservation_fleet {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::CapacityReservationFleet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::CapacityReservationFleet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_CAPACITY_RESERVATION_FLEET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllocationStrategy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndDate",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceMatchCriteria",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceTypeSpecifications",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NoRemoveEndDate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemoveEndDate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagSpecifications",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tenancy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TotalTargetCapacity",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/InstanceTypeSpecifications",
+                "/properties/AllocationStrategy",
+                "/properties/EndDate",
+                "/properties/Tenancy",
+                "/properties/InstanceMatchCriteria",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CapacityReservationFleetId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-capacityreservationfleet.html",
+        };
     }
 
     impl Resource for CapacityReservationFleet {
@@ -2245,7 +2544,28 @@ pub mod carrier_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::CarrierGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::CarrierGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_CARRIER_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &["CarrierGatewayId", "OwnerId", "State"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-carriergateway.html",
+        };
     }
 
     impl Resource for CarrierGateway {
@@ -2354,7 +2674,49 @@ pub mod client_vpn_authorization_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::ClientVpnAuthorizationRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::ClientVpnAuthorizationRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_CLIENT_VPN_AUTHORIZATION_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessGroupId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizeAllGroups",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientVpnEndpointId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetNetworkCidr",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ClientVpnEndpointId",
+                "/properties/AuthorizeAllGroups",
+                "/properties/Description",
+                "/properties/AccessGroupId",
+                "/properties/TargetNetworkCidr",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-clientvpnauthorizationrule.html",
+        };
     }
 
     impl Resource for ClientVpnAuthorizationRule {
@@ -2583,7 +2945,141 @@ pub mod client_vpn_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::ClientVpnEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::ClientVpnEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_CLIENT_VPN_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationOptions",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizationPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientCidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientConnectOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientLoginBannerOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientRouteEnforcementOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionLogOptions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DevicePostureOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisconnectOnSessionTimeout",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DnsServers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointIpAddressType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SelfServicePortal",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerCertificateArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionTimeoutHours",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SplitTunnel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagSpecifications",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficIpAddressType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransportProtocol",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpnPort",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/TransportProtocol",
+                "/properties/ClientCidrBlock",
+                "/properties/TagSpecifications",
+                "/properties/AuthenticationOptions",
+                "/properties/TransitGatewayConfiguration",
+                "/properties/EndpointIpAddressType",
+                "/properties/TrafficIpAddressType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-clientvpnendpoint.html",
+        };
     }
 
     impl Resource for ClientVpnEndpoint {
@@ -3027,7 +3523,43 @@ pub mod client_vpn_route {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::ClientVpnRoute";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::ClientVpnRoute")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_CLIENT_VPN_ROUTE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientVpnEndpointId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationCidrBlock",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetVpcSubnetId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ClientVpnEndpointId",
+                "/properties/DestinationCidrBlock",
+                "/properties/TargetVpcSubnetId",
+                "/properties/Description",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-clientvpnroute.html",
+        };
     }
 
     impl Resource for ClientVpnRoute {
@@ -3112,8 +3644,43 @@ pub mod client_vpn_target_network_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::ClientVpnTargetNetworkAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::ClientVpnTargetNetworkAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_CLIENT_VPN_TARGET_NETWORK_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientVpnEndpointId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ClientVpnEndpointId",
+                "/properties/AvailabilityZoneId",
+                "/properties/AvailabilityZone",
+                "/properties/SubnetId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-clientvpntargetnetworkassociation.html",
+        };
     }
 
     impl Resource for ClientVpnTargetNetworkAssociation {
@@ -3224,7 +3791,60 @@ pub mod customer_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::CustomerGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::CustomerGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_CUSTOMER_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BgpAsn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BgpAsnExtended",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeviceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddress",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/CertificateArn",
+                "/properties/BgpAsn",
+                "/properties/BgpAsnExtended",
+                "/properties/Type",
+                "/properties/IpAddress",
+                "/properties/DeviceName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CustomerGatewayId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-customergateway.html",
+        };
     }
 
     impl Resource for CustomerGateway {
@@ -3324,7 +3944,60 @@ pub mod dhcp_options {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::DHCPOptions";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::DHCPOptions")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_DHCP_OPTIONS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainNameServers",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6AddressPreferredLeaseTime",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetbiosNameServers",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetbiosNodeType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NtpServers",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/NetbiosNameServers",
+                "/properties/NetbiosNodeType",
+                "/properties/NtpServers",
+                "/properties/DomainName",
+                "/properties/DomainNameServers",
+                "/properties/Ipv6AddressPreferredLeaseTime",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DhcpOptionsId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-dhcpoptions.html",
+        };
     }
 
     impl Resource for DhcpOptions {
@@ -3476,7 +4149,96 @@ pub mod ec2_fleet {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::EC2Fleet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::EC2Fleet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_EC2_FLEET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Context",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExcessCapacityTerminationPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchTemplateConfigs",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OnDemandOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplaceUnhealthyInstances",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReservedCapacityOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SpotOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagSpecifications",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetCapacitySpecification",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TerminateInstancesWithExpiration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidFrom",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidUntil",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/LaunchTemplateConfigs",
+                "/properties/OnDemandOptions",
+                "/properties/ReservedCapacityOptions",
+                "/properties/ReplaceUnhealthyInstances",
+                "/properties/SpotOptions",
+                "/properties/TagSpecifications",
+                "/properties/TerminateInstancesWithExpiration",
+                "/properties/Type",
+                "/properties/ValidFrom",
+                "/properties/ValidUntil",
+                "/properties/TargetCapacitySpecification/TargetCapacityUnitType",
+                "/properties/TargetCapacitySpecification/DefaultTargetCapacityType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["FleetId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ec2fleet.html",
+        };
     }
 
     impl Resource for Ec2Fleet {
@@ -5936,7 +6698,63 @@ pub mod eip {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::EIP";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::EIP")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_EIP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Address",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Domain",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpamPoolId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkBorderGroup",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicIpv4Pool",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransferAddress",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/NetworkBorderGroup",
+                "/properties/TransferAddress",
+                "/properties/IpamPoolId",
+                "/properties/Address",
+            ],
+            conditional_create_only: &[],
+            attributes: &["PublicIp", "AllocationId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-eip.html",
+        };
     }
 
     impl Resource for Eip {
@@ -6028,7 +6846,49 @@ pub mod eip_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::EIPAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::EIPAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_EIP_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllocationId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EIP",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateIpAddress",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AllocationId",
+                "/properties/NetworkInterfaceId",
+                "/properties/InstanceId",
+                "/properties/PrivateIpAddress",
+                "/properties/EIP",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-eipassociation.html",
+        };
     }
 
     impl Resource for EipAssociation {
@@ -6101,7 +6961,28 @@ pub mod egress_only_internet_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::EgressOnlyInternetGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::EgressOnlyInternetGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_EGRESS_ONLY_INTERNET_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-egressonlyinternetgateway.html",
+        };
     }
 
     impl Resource for EgressOnlyInternetGateway {
@@ -6182,8 +7063,32 @@ pub mod enclave_certificate_iam_role_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::EnclaveCertificateIamRoleAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::EnclaveCertificateIamRoleAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_ENCLAVE_CERTIFICATE_IAM_ROLE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/CertificateArn", "/properties/RoleArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CertificateS3BucketName",
+                "CertificateS3ObjectKey",
+                "EncryptionKmsKeyId",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-enclavecertificateiamroleassociation.html",
+        };
     }
 
     impl Resource for EnclaveCertificateIamRoleAssociation {
@@ -6347,7 +7252,96 @@ pub mod flow_log {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::FlowLog";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::FlowLog")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_FLOW_LOG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeliverCrossAccountRole",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliverLogsPermissionArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogDestination",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogDestinationType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogFormat",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxAggregationInterval",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagFieldSpecifications",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficType",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DeliverCrossAccountRole",
+                "/properties/DeliverLogsPermissionArn",
+                "/properties/LogGroupName",
+                "/properties/LogDestination",
+                "/properties/ResourceId",
+                "/properties/TrafficType",
+                "/properties/LogDestinationType",
+                "/properties/ResourceType",
+                "/properties/LogFormat",
+                "/properties/MaxAggregationInterval",
+                "/properties/DestinationOptions",
+                "/properties/TagFieldSpecifications",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-flowlog.html",
+        };
     }
 
     impl Resource for FlowLog {
@@ -6664,7 +7658,56 @@ pub mod fpga_image {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::FpgaImage";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::FpgaImage")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_FPGA_IMAGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputStorageLocation",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogsStorageLocation",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/InputStorageLocation",
+                "/properties/LogsStorageLocation",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "FpgaImageId",
+                "FpgaImageGlobalId",
+                "State",
+                "OwnerId",
+                "CreateTime",
+                "UpdateTime",
+                "DataRetentionSupport",
+                "Public",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-fpgaimage.html",
+        };
     }
 
     impl Resource for FpgaImage {
@@ -6807,7 +7850,28 @@ pub mod gateway_route_table_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::GatewayRouteTableAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::GatewayRouteTableAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_GATEWAY_ROUTE_TABLE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GatewayId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteTableId",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GatewayId"],
+            conditional_create_only: &[],
+            attributes: &["AssociationId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-gatewayroutetableassociation.html",
+        };
     }
 
     impl Resource for GatewayRouteTableAssociation {
@@ -6922,7 +7986,69 @@ pub mod host {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::Host";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::Host")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_HOST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssetId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoPlacement",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostMaintenance",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostRecovery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceFamily",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutpostArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AvailabilityZone",
+                "/properties/InstanceType",
+                "/properties/InstanceFamily",
+                "/properties/OutpostArn",
+                "/properties/AssetId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["HostId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-host.html",
+        };
     }
 
     impl Resource for Host {
@@ -7104,7 +8230,62 @@ pub mod ipam {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IPAM";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IPAM")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_IPAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultResourceDiscoveryOrganizationalUnitExclusions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnablePrivateGua",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MeteredAccount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OperatingRegions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tier",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "IpamId",
+                "Arn",
+                "PublicDefaultScopeId",
+                "PrivateDefaultScopeId",
+                "ScopeCount",
+                "ResourceDiscoveryAssociationCount",
+                "DefaultResourceDiscoveryId",
+                "DefaultResourceDiscoveryAssociationId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipam.html",
+        };
     }
 
     impl Resource for Ipam {
@@ -7312,7 +8493,43 @@ pub mod ipam_allocation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IPAMAllocation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IPAMAllocation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_IPAM_ALLOCATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Cidr",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpamPoolId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetmaskLength",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/IpamPoolId",
+                "/properties/Cidr",
+                "/properties/Description",
+                "/properties/NetmaskLength",
+            ],
+            conditional_create_only: &[],
+            attributes: &["IpamPoolAllocationId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipamallocation.html",
+        };
     }
 
     impl Resource for IpamAllocation {
@@ -7492,7 +8709,116 @@ pub mod ipam_pool {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IPAMPool";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IPAMPool")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_IPAM_POOL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AddressFamily",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllocationDefaultNetmaskLength",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllocationMaxNetmaskLength",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllocationMinNetmaskLength",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllocationResourceTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoImport",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AwsService",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpamScopeId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Locale",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisionedCidrs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicIpSource",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PubliclyAdvertisable",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceIpamPoolId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceResource",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IpamScopeId",
+                "/properties/SourceIpamPoolId",
+                "/properties/Locale",
+                "/properties/AddressFamily",
+                "/properties/PubliclyAdvertisable",
+                "/properties/PublicIpSource",
+                "/properties/AwsService",
+                "/properties/SourceResource",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "IpamPoolId",
+                "Arn",
+                "IpamScopeArn",
+                "IpamScopeType",
+                "IpamArn",
+                "PoolDepth",
+                "State",
+                "StateMessage",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipampool.html",
+        };
     }
 
     impl Resource for IpamPool {
@@ -7664,7 +8990,37 @@ pub mod ipam_pool_cidr {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IPAMPoolCidr";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IPAMPoolCidr")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_IPAM_POOL_CIDR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Cidr",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpamPoolId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetmaskLength",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/IpamPoolId",
+                "/properties/Cidr",
+                "/properties/NetmaskLength",
+            ],
+            conditional_create_only: &[],
+            attributes: &["IpamPoolCidrId", "State"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipampoolcidr.html",
+        };
     }
 
     impl Resource for IpamPoolCidr {
@@ -7760,7 +9116,47 @@ pub mod ipam_prefix_list_resolver {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IPAMPrefixListResolver";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IPAMPrefixListResolver")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_IPAM_PREFIX_LIST_RESOLVER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AddressFamily",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpamId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/IpamId", "/properties/AddressFamily"],
+            conditional_create_only: &[],
+            attributes: &[
+                "IpamArn",
+                "IpamPrefixListResolverId",
+                "IpamPrefixListResolverArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipamprefixlistresolver.html",
+        };
     }
 
     impl Resource for IpamPrefixListResolver {
@@ -8087,7 +9483,55 @@ pub mod ipam_prefix_list_resolver_target {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IPAMPrefixListResolverTarget";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IPAMPrefixListResolverTarget")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_IPAM_PREFIX_LIST_RESOLVER_TARGET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DesiredVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpamPrefixListResolverId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrefixListId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrefixListRegion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrackLatestVersion",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IpamPrefixListResolverId",
+                "/properties/PrefixListId",
+                "/properties/PrefixListRegion",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "IpamPrefixListResolverTargetId",
+                "IpamPrefixListResolverTargetArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipamprefixlistresolvertarget.html",
+        };
     }
 
     impl Resource for IpamPrefixListResolverTarget {
@@ -8178,7 +9622,45 @@ pub mod ipam_resource_discovery {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IPAMResourceDiscovery";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IPAMResourceDiscovery")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_IPAM_RESOURCE_DISCOVERY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OperatingRegions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationalUnitExclusions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "IpamResourceDiscoveryId",
+                "IpamResourceDiscoveryArn",
+                "OwnerId",
+                "IpamResourceDiscoveryRegion",
+                "IsDefault",
+                "State",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipamresourcediscovery.html",
+        };
     }
 
     impl Resource for IpamResourceDiscovery {
@@ -8324,8 +9806,42 @@ pub mod ipam_resource_discovery_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IPAMResourceDiscoveryAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IPAMResourceDiscoveryAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_IPAM_RESOURCE_DISCOVERY_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IpamId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpamResourceDiscoveryId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/IpamId", "/properties/IpamResourceDiscoveryId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "IpamArn",
+                "IpamRegion",
+                "IpamResourceDiscoveryAssociationId",
+                "IpamResourceDiscoveryAssociationArn",
+                "IsDefault",
+                "ResourceDiscoveryStatus",
+                "State",
+                "OwnerId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipamresourcediscoveryassociation.html",
+        };
     }
 
     impl Resource for IpamResourceDiscoveryAssociation {
@@ -8448,7 +9964,45 @@ pub mod ipam_scope {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IPAMScope";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IPAMScope")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_IPAM_SCOPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExternalAuthorityConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpamId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/IpamId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "IpamScopeId",
+                "Arn",
+                "IpamArn",
+                "IsDefault",
+                "PoolCount",
+                "IpamScopeType",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipamscope.html",
+        };
     }
 
     impl Resource for IpamScope {
@@ -8587,7 +10141,28 @@ pub mod ipv4_pool {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IPv4Pool";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IPv4Pool")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_IPV4_POOL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "Tags",
+                required: false,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "PoolId",
+                "Description",
+                "NetworkBorderGroup",
+                "TotalAddressCount",
+                "TotalAvailableAddressCount",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipv4pool.html",
+        };
     }
 
     impl Resource for Ipv4Pool {
@@ -8909,7 +10484,263 @@ pub mod instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::Instance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::Instance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalInfo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Affinity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockDeviceMappings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CpuOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreditSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisableApiTermination",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EbsOptimized",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ElasticGpuSpecifications",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ElasticInferenceAccelerators",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnclaveOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HibernationOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostResourceGroupArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamInstanceProfile",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceInitiatedShutdownBehavior",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6AddressCount",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6Addresses",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KernelId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchTemplate",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseSpecifications",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Monitoring",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaces",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlacementGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateDnsNameOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateIpAddress",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PropagateTagsToVolumeOnCreation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RamdiskId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroups",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceDestCheck",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SsmAssociations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tenancy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserData",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Volumes",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AvailabilityZone",
+                "/properties/CpuOptions",
+                "/properties/ElasticGpuSpecifications",
+                "/properties/ElasticInferenceAccelerators",
+                "/properties/EnclaveOptions",
+                "/properties/HibernationOptions",
+                "/properties/HostResourceGroupArn",
+                "/properties/ImageId",
+                "/properties/Ipv6AddressCount",
+                "/properties/Ipv6Addresses",
+                "/properties/KeyName",
+                "/properties/LaunchTemplate",
+                "/properties/LicenseSpecifications",
+                "/properties/NetworkInterfaces",
+                "/properties/PlacementGroupName",
+                "/properties/PrivateIpAddress",
+                "/properties/SecurityGroups",
+                "/properties/SubnetId",
+            ],
+            conditional_create_only: &[
+                "/properties/AdditionalInfo",
+                "/properties/Affinity",
+                "/properties/EbsOptimized",
+                "/properties/HostId",
+                "/properties/InstanceType",
+                "/properties/KernelId",
+                "/properties/PrivateDnsNameOptions",
+                "/properties/RamdiskId",
+                "/properties/Tenancy",
+                "/properties/UserData",
+                "/properties/BlockDeviceMappings",
+                "/properties/SecurityGroupIds",
+            ],
+            attributes: &[
+                "InstanceId",
+                "PrivateIp",
+                "PublicDnsName",
+                "PublicIp",
+                "PrivateDnsName",
+                "VpcId",
+                "State",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-instance.html",
+        };
     }
 
     impl Resource for Instance {
@@ -9855,7 +11686,60 @@ pub mod instance_connect_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::InstanceConnectEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::InstanceConnectEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_INSTANCE_CONNECT_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreserveClientIp",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SubnetId",
+                "/properties/ClientToken",
+                "/properties/PreserveClientIp",
+                "/properties/SecurityGroupIds",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "AvailabilityZone",
+                "AvailabilityZoneId",
+                "CreatedAt",
+                "InstanceConnectEndpointArn",
+                "NetworkInterfaceIds",
+                "OwnerId",
+                "PublicDnsNames",
+                "State",
+                "StateMessage",
+                "VpcId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-instanceconnectendpoint.html",
+        };
     }
 
     impl Resource for InstanceConnectEndpoint {
@@ -9987,7 +11871,38 @@ pub mod instance_event_window {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::InstanceEventWindow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::InstanceEventWindow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_INSTANCE_EVENT_WINDOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CronExpression",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeRanges",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "InstanceEventWindowId", "State"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-instanceeventwindow.html",
+        };
     }
 
     impl Resource for InstanceEventWindow {
@@ -10190,7 +12105,21 @@ pub mod internet_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::InternetGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::InternetGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_INTERNET_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "Tags",
+                required: false,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["InternetGatewayId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-internetgateway.html",
+        };
     }
 
     impl Resource for InternetGateway {
@@ -10271,7 +12200,28 @@ pub mod ip_pool_route_table_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IpPoolRouteTableAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IpPoolRouteTableAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_IP_POOL_ROUTE_TABLE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PublicIpv4Pool",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteTableId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/PublicIpv4Pool", "/properties/RouteTableId"],
+            conditional_create_only: &[],
+            attributes: &["AssociationId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ippoolroutetableassociation.html",
+        };
     }
 
     impl Resource for IpPoolRouteTableAssociation {
@@ -10344,8 +12294,38 @@ pub mod ipam_external_resource_verification_token {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IpamExternalResourceVerificationToken";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IpamExternalResourceVerificationToken")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_IPAM_EXTERNAL_RESOURCE_VERIFICATION_TOKEN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IpamId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/IpamId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "IpamExternalResourceVerificationTokenArn",
+                "IpamExternalResourceVerificationTokenId",
+                "IpamArn",
+                "IpamRegion",
+                "TokenValue",
+                "TokenName",
+                "NotAfter",
+                "Status",
+                "State",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipamexternalresourceverificationtoken.html",
+        };
     }
 
     impl Resource for IpamExternalResourceVerificationToken {
@@ -10486,8 +12466,55 @@ pub mod ipam_internet_registry_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::IpamInternetRegistryAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::IpamInternetRegistryAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_IPAM_INTERNET_REGISTRY_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpamId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationHandle",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rir",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IpamId",
+                "/properties/Rir",
+                "/properties/OrganizationHandle",
+                "/properties/Description",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "IpamInternetRegistryAssociationArn",
+                "IpamInternetRegistryAssociationId",
+                "OwnerId",
+                "IpamRegion",
+                "State",
+                "ChildRequestXml",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-ipaminternetregistryassociation.html",
+        };
     }
 
     impl Resource for IpamInternetRegistryAssociation {
@@ -10638,7 +12665,49 @@ pub mod key_pair {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::KeyPair";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::KeyPair")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_KEY_PAIR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "KeyFormat",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicKeyMaterial",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/KeyName",
+                "/properties/KeyType",
+                "/properties/KeyFormat",
+                "/properties/PublicKeyMaterial",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["KeyPairId", "KeyFingerprint"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-keypair.html",
+        };
     }
 
     impl Resource for KeyPair {
@@ -10782,7 +12851,42 @@ pub mod launch_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::LaunchTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::LaunchTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_LAUNCH_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LaunchTemplateData",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchTemplateName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagSpecifications",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionDescription",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/LaunchTemplateName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "DefaultVersionNumber",
+                "LaunchTemplateId",
+                "LatestVersionNumber",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-launchtemplate.html",
+        };
     }
 
     impl Resource for LaunchTemplate {
@@ -13696,7 +15800,41 @@ pub mod local_gateway_route {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::LocalGatewayRoute";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::LocalGatewayRoute")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_LOCAL_GATEWAY_ROUTE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationCidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocalGatewayRouteTableId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocalGatewayVirtualInterfaceGroupId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaceId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DestinationCidrBlock",
+                "/properties/LocalGatewayRouteTableId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["State", "Type"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-localgatewayroute.html",
+        };
     }
 
     impl Resource for LocalGatewayRoute {
@@ -13780,7 +15918,39 @@ pub mod local_gateway_route_table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::LocalGatewayRouteTable";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::LocalGatewayRouteTable")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_LOCAL_GATEWAY_ROUTE_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LocalGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Mode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/LocalGatewayId", "/properties/Mode"],
+            conditional_create_only: &[],
+            attributes: &[
+                "LocalGatewayRouteTableId",
+                "LocalGatewayRouteTableArn",
+                "OutpostArn",
+                "OwnerId",
+                "State",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-localgatewayroutetable.html",
+        };
     }
 
     impl Resource for LocalGatewayRouteTable {
@@ -13914,8 +16084,37 @@ pub mod local_gateway_route_table_vpc_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::LocalGatewayRouteTableVPCAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::LocalGatewayRouteTableVPCAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_LOCAL_GATEWAY_ROUTE_TABLE_VPC_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LocalGatewayRouteTableId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/LocalGatewayRouteTableId", "/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "LocalGatewayId",
+                "LocalGatewayRouteTableVpcAssociationId",
+                "State",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-localgatewayroutetablevpcassociation.html",
+        };
     }
 
     impl Resource for LocalGatewayRouteTableVpcAssociation {
@@ -14018,7 +16217,42 @@ pub mod local_gateway_route_table_virtual_interface_group_association {
         pub const TYPE_NAME: &'static str =
             "AWS::EC2::LocalGatewayRouteTableVirtualInterfaceGroupAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::LocalGatewayRouteTableVirtualInterfaceGroupAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_LOCAL_GATEWAY_ROUTE_TABLE_VIRTUAL_INTERFACE_GROUP_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LocalGatewayRouteTableId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocalGatewayVirtualInterfaceGroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/LocalGatewayRouteTableId",
+                "/properties/LocalGatewayVirtualInterfaceGroupId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "LocalGatewayRouteTableVirtualInterfaceGroupAssociationId",
+                "LocalGatewayId",
+                "LocalGatewayRouteTableArn",
+                "OwnerId",
+                "State",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-localgatewayroutetablevirtualinterfacegroupassociation.html",
+        };
     }
 
     impl Resource for LocalGatewayRouteTableVirtualInterfaceGroupAssociation {
@@ -14162,7 +16396,72 @@ pub mod local_gateway_virtual_interface {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::LocalGatewayVirtualInterface";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::LocalGatewayVirtualInterface")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_LOCAL_GATEWAY_VIRTUAL_INTERFACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LocalAddress",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocalGatewayVirtualInterfaceGroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutpostLagId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerAddress",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerBgpAsn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerBgpAsnExtended",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Vlan",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/LocalGatewayVirtualInterfaceGroupId",
+                "/properties/OutpostLagId",
+                "/properties/Vlan",
+                "/properties/LocalAddress",
+                "/properties/PeerAddress",
+                "/properties/PeerBgpAsn",
+                "/properties/PeerBgpAsnExtended",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "LocalGatewayVirtualInterfaceId",
+                "LocalGatewayId",
+                "LocalBgpAsn",
+                "OwnerId",
+                "ConfigurationState",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-localgatewayvirtualinterface.html",
+        };
     }
 
     impl Resource for LocalGatewayVirtualInterface {
@@ -14270,8 +16569,48 @@ pub mod local_gateway_virtual_interface_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::LocalGatewayVirtualInterfaceGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::LocalGatewayVirtualInterfaceGroup")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_LOCAL_GATEWAY_VIRTUAL_INTERFACE_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LocalBgpAsn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocalBgpAsnExtended",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocalGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/LocalGatewayId",
+                "/properties/LocalBgpAsn",
+                "/properties/LocalBgpAsnExtended",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "LocalGatewayVirtualInterfaceGroupArn",
+                "LocalGatewayVirtualInterfaceGroupId",
+                "LocalGatewayVirtualInterfaceIds",
+                "OwnerId",
+                "ConfigurationState",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-localgatewayvirtualinterfacegroup.html",
+        };
     }
 
     impl Resource for LocalGatewayVirtualInterfaceGroup {
@@ -14428,7 +16767,91 @@ pub mod nat_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::NatGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::NatGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_NAT_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllocationId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneAddresses",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectivityType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxDrainDurationSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateIpAddress",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecondaryAllocationIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecondaryPrivateIpAddressCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecondaryPrivateIpAddresses",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/VpcId",
+                "/properties/SubnetId",
+                "/properties/ConnectivityType",
+                "/properties/AllocationId",
+                "/properties/PrivateIpAddress",
+                "/properties/AvailabilityMode",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "NatGatewayId",
+                "EniId",
+                "AutoProvisionZones",
+                "AutoScalingIps",
+                "RouteTableId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-natgateway.html",
+        };
     }
 
     impl Resource for NatGateway {
@@ -14604,7 +17027,28 @@ pub mod network_acl {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::NetworkAcl";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::NetworkAcl")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_NETWORK_ACL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-networkacl.html",
+        };
     }
 
     impl Resource for NetworkAcl {
@@ -14727,7 +17171,67 @@ pub mod network_acl_entry {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::NetworkAclEntry";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::NetworkAclEntry")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_NETWORK_ACL_ENTRY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CidrBlock",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Egress",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Icmp",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6CidrBlock",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkAclId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortRange",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleAction",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleNumber",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Egress",
+                "/properties/RuleNumber",
+                "/properties/NetworkAclId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-networkaclentry.html",
+        };
     }
 
     impl Resource for NetworkAclEntry {
@@ -14848,7 +17352,38 @@ pub mod network_insights_access_scope {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::NetworkInsightsAccessScope";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::NetworkInsightsAccessScope")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_NETWORK_INSIGHTS_ACCESS_SCOPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ExcludePaths",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MatchPaths",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MatchPaths", "/properties/ExcludePaths"],
+            conditional_create_only: &[],
+            attributes: &[
+                "NetworkInsightsAccessScopeId",
+                "NetworkInsightsAccessScopeArn",
+                "CreatedDate",
+                "UpdatedDate",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-networkinsightsaccessscope.html",
+        };
     }
 
     impl Resource for NetworkInsightsAccessScope {
@@ -15107,8 +17642,37 @@ pub mod network_insights_access_scope_analysis {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::NetworkInsightsAccessScopeAnalysis";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::NetworkInsightsAccessScopeAnalysis")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_NETWORK_INSIGHTS_ACCESS_SCOPE_ANALYSIS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInsightsAccessScopeId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/NetworkInsightsAccessScopeId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "NetworkInsightsAccessScopeAnalysisId",
+                "NetworkInsightsAccessScopeAnalysisArn",
+                "Status",
+                "StatusMessage",
+                "StartDate",
+                "EndDate",
+                "FindingsFound",
+                "AnalyzedEniCount",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-networkinsightsaccessscopeanalysis.html",
+        };
     }
 
     impl Resource for NetworkInsightsAccessScopeAnalysis {
@@ -15234,7 +17798,59 @@ pub mod network_insights_analysis {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::NetworkInsightsAnalysis";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::NetworkInsightsAnalysis")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_NETWORK_INSIGHTS_ANALYSIS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalAccounts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterInArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterOutArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInsightsPathId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/NetworkInsightsPathId",
+                "/properties/FilterInArns",
+                "/properties/FilterOutArns",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "NetworkInsightsAnalysisId",
+                "NetworkInsightsAnalysisArn",
+                "StartDate",
+                "Status",
+                "StatusMessage",
+                "NetworkPathFound",
+                "ForwardPathComponents",
+                "ReturnPathComponents",
+                "Explanations",
+                "AlternatePathHints",
+                "SuggestedAccounts",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-networkinsightsanalysis.html",
+        };
     }
 
     impl Resource for NetworkInsightsAnalysis {
@@ -15400,7 +18016,78 @@ pub mod network_insights_path {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::NetworkInsightsPath";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::NetworkInsightsPath")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_NETWORK_INSIGHTS_PATH;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Destination",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationIp",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationPort",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterAtDestination",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterAtSource",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceIp",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SourceIp",
+                "/properties/DestinationIp",
+                "/properties/Source",
+                "/properties/Destination",
+                "/properties/Protocol",
+                "/properties/DestinationPort",
+                "/properties/FilterAtSource",
+                "/properties/FilterAtDestination",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "NetworkInsightsPathId",
+                "NetworkInsightsPathArn",
+                "CreatedDate",
+                "SourceArn",
+                "DestinationArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-networkinsightspath.html",
+        };
     }
 
     impl Resource for NetworkInsightsPath {
@@ -15683,7 +18370,123 @@ pub mod network_interface {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::NetworkInterface";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::NetworkInterface")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_NETWORK_INTERFACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionTrackingSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnablePrimaryIpv6",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupSet",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InterfaceType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4PrefixCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4Prefixes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6AddressCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6Addresses",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6PrefixCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6Prefixes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateIpAddress",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateIpAddresses",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicIpDnsHostnameTypeSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecondaryPrivateIpAddressCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceDestCheck",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/PrivateIpAddress",
+                "/properties/InterfaceType",
+                "/properties/SubnetId",
+            ],
+            conditional_create_only: &[
+                "/properties/PrivateIpAddresses",
+                "/properties/EnablePrimaryIpv6",
+                "/properties/ConnectionTrackingSpecification",
+            ],
+            attributes: &[
+                "Id",
+                "SecondaryPrivateIpAddresses",
+                "PrimaryPrivateIpAddress",
+                "PrimaryIpv6Address",
+                "VpcId",
+                "PublicIpDnsNameOptions",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-networkinterface.html",
+        };
     }
 
     impl Resource for NetworkInterface {
@@ -15957,7 +18760,52 @@ pub mod network_interface_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::NetworkInterfaceAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::NetworkInterfaceAttachment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_NETWORK_INTERFACE_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeleteOnTermination",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeviceIndex",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnaQueueCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnaSrdSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaceId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DeviceIndex",
+                "/properties/InstanceId",
+                "/properties/NetworkInterfaceId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AttachmentId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-networkinterfaceattachment.html",
+        };
     }
 
     impl Resource for NetworkInterfaceAttachment {
@@ -16086,7 +18934,37 @@ pub mod network_interface_permission {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::NetworkInterfacePermission";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::NetworkInterfacePermission")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_NETWORK_INTERFACE_PERMISSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permission",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AwsAccountId",
+                "/properties/Permission",
+                "/properties/NetworkInterfaceId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-networkinterfacepermission.html",
+        };
     }
 
     impl Resource for NetworkInterfacePermission {
@@ -16179,8 +19057,43 @@ pub mod network_performance_metric_subscription {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::NetworkPerformanceMetricSubscription";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::NetworkPerformanceMetricSubscription")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_NETWORK_PERFORMANCE_METRIC_SUBSCRIPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Destination",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Metric",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Statistic",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Source",
+                "/properties/Destination",
+                "/properties/Metric",
+                "/properties/Statistic",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-networkperformancemetricsubscription.html",
+        };
     }
 
     impl Resource for NetworkPerformanceMetricSubscription {
@@ -16254,7 +19167,49 @@ pub mod placement_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::PlacementGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::PlacementGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_PLACEMENT_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ParentGroupId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PartitionCount",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SpreadLevel",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Strategy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Tags",
+                "/properties/Strategy",
+                "/properties/SpreadLevel",
+                "/properties/PartitionCount",
+                "/properties/ParentGroupId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["GroupName", "GroupId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-placementgroup.html",
+        };
     }
 
     impl Resource for PlacementGroup {
@@ -16413,7 +19368,43 @@ pub mod prefix_list {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::PrefixList";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::PrefixList")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_PREFIX_LIST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AddressFamily",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Entries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxEntries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrefixListName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["PrefixListId", "OwnerId", "Version", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-prefixlist.html",
+        };
     }
 
     impl Resource for PrefixList {
@@ -16650,7 +19641,103 @@ pub mod route {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::Route";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::Route")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_ROUTE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CarrierGatewayId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CoreNetworkArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationCidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationIpv6CidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationPrefixListId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EgressOnlyInternetGatewayId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocalGatewayId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NatGatewayId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaceId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OdbNetworkArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteTableId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcEndpointId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcPeeringConnectionId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/RouteTableId",
+                "/properties/DestinationCidrBlock",
+                "/properties/DestinationIpv6CidrBlock",
+                "/properties/DestinationPrefixListId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CidrBlock"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-route.html",
+        };
     }
 
     impl Resource for Route {
@@ -16747,7 +19834,43 @@ pub mod route_server {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::RouteServer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::RouteServer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_ROUTE_SERVER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AmazonSideAsn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PersistRoutes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PersistRoutesDuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnsNotificationsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AmazonSideAsn"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-routeserver.html",
+        };
     }
 
     impl Resource for RouteServer {
@@ -16860,7 +19983,28 @@ pub mod route_server_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::RouteServerAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::RouteServerAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_ROUTE_SERVER_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RouteServerId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/RouteServerId", "/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-routeserverassociation.html",
+        };
     }
 
     impl Resource for RouteServerAssociation {
@@ -16934,7 +20078,33 @@ pub mod route_server_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::RouteServerEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::RouteServerEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_ROUTE_SERVER_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RouteServerId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RouteServerId", "/properties/SubnetId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "EniId", "EniAddress", "VpcId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-routeserverendpoint.html",
+        };
     }
 
     impl Resource for RouteServerEndpoint {
@@ -17047,7 +20217,50 @@ pub mod route_server_peer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::RouteServerPeer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::RouteServerPeer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_ROUTE_SERVER_PEER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BgpOptions",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerAddress",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteServerEndpointId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/RouteServerEndpointId",
+                "/properties/PeerAddress",
+                "/properties/BgpOptions",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Id",
+                "RouteServerId",
+                "EndpointEniId",
+                "EndpointEniAddress",
+                "SubnetId",
+                "VpcId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-routeserverpeer.html",
+        };
     }
 
     impl Resource for RouteServerPeer {
@@ -17210,7 +20423,28 @@ pub mod route_server_propagation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::RouteServerPropagation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::RouteServerPropagation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_ROUTE_SERVER_PROPAGATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RouteServerId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteTableId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/RouteServerId", "/properties/RouteTableId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-routeserverpropagation.html",
+        };
     }
 
     impl Resource for RouteServerPropagation {
@@ -17270,7 +20504,28 @@ pub mod route_table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::RouteTable";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::RouteTable")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_ROUTE_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &["RouteTableId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-routetable.html",
+        };
     }
 
     impl Resource for RouteTable {
@@ -17350,7 +20605,38 @@ pub mod secondary_network {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SecondaryNetwork";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SecondaryNetwork")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SECONDARY_NETWORK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4CidrBlock",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Ipv4CidrBlock", "/properties/NetworkType"],
+            conditional_create_only: &[],
+            attributes: &[
+                "SecondaryNetworkArn",
+                "SecondaryNetworkId",
+                "OwnerId",
+                "Ipv4CidrBlockAssociations",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-secondarynetwork.html",
+        };
     }
 
     impl Resource for SecondaryNetwork {
@@ -17491,7 +20777,52 @@ pub mod security_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SecurityGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SecurityGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SECURITY_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GroupDescription",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupEgress",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIngress",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GroupDescription",
+                "/properties/GroupName",
+                "/properties/VpcId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "GroupId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroup.html",
+        };
     }
 
     impl Resource for SecurityGroup {
@@ -17770,7 +21101,72 @@ pub mod security_group_egress {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SecurityGroupEgress";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SecurityGroupEgress")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SECURITY_GROUP_EGRESS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CidrIp",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CidrIpv6",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationPrefixListId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationSecurityGroupId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FromPort",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpProtocol",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ToPort",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/IpProtocol",
+                "/properties/DestinationSecurityGroupId",
+                "/properties/ToPort",
+                "/properties/CidrIp",
+                "/properties/FromPort",
+                "/properties/GroupId",
+                "/properties/CidrIpv6",
+                "/properties/DestinationPrefixListId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroupegress.html",
+        };
     }
 
     impl Resource for SecurityGroupEgress {
@@ -17912,7 +21308,90 @@ pub mod security_group_ingress {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SecurityGroupIngress";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SecurityGroupIngress")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SECURITY_GROUP_INGRESS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CidrIp",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CidrIpv6",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FromPort",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpProtocol",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourcePrefixListId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceSecurityGroupId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceSecurityGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceSecurityGroupOwnerId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ToPort",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GroupName",
+                "/properties/IpProtocol",
+                "/properties/SourceSecurityGroupId",
+                "/properties/SourcePrefixListId",
+                "/properties/ToPort",
+                "/properties/CidrIp",
+                "/properties/SourceSecurityGroupName",
+                "/properties/SourceSecurityGroupOwnerId",
+                "/properties/FromPort",
+                "/properties/GroupId",
+                "/properties/CidrIpv6",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroupingress.html",
+        };
     }
 
     impl Resource for SecurityGroupIngress {
@@ -17993,7 +21472,28 @@ pub mod security_group_vpc_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SecurityGroupVpcAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SecurityGroupVpcAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SECURITY_GROUP_VPC_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/GroupId", "/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &["VpcOwnerId", "State", "StateReason"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroupvpcassociation.html",
+        };
     }
 
     impl Resource for SecurityGroupVpcAssociation {
@@ -18070,7 +21570,21 @@ pub mod snapshot_block_public_access {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SnapshotBlockPublicAccess";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SnapshotBlockPublicAccess")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SNAPSHOT_BLOCK_PUBLIC_ACCESS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "State",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-snapshotblockpublicaccess.html",
+        };
     }
 
     impl Resource for SnapshotBlockPublicAccess {
@@ -18170,7 +21684,46 @@ pub mod spot_fleet {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SpotFleet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SpotFleet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SPOT_FLEET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "SpotFleetRequestConfigData",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SpotFleetRequestConfigData/AllocationStrategy",
+                "/properties/SpotFleetRequestConfigData/IamFleetRole",
+                "/properties/SpotFleetRequestConfigData/InstanceInterruptionBehavior",
+                "/properties/SpotFleetRequestConfigData/InstancePoolsToUseCount",
+                "/properties/SpotFleetRequestConfigData/LaunchSpecifications",
+                "/properties/SpotFleetRequestConfigData/LoadBalancersConfig",
+                "/properties/SpotFleetRequestConfigData/OnDemandAllocationStrategy",
+                "/properties/SpotFleetRequestConfigData/OnDemandMaxTotalPrice",
+                "/properties/SpotFleetRequestConfigData/ReplaceUnhealthyInstances",
+                "/properties/SpotFleetRequestConfigData/SpotMaintenanceStrategies",
+                "/properties/SpotFleetRequestConfigData/SpotMaxTotalPrice",
+                "/properties/SpotFleetRequestConfigData/SpotPrice",
+                "/properties/SpotFleetRequestConfigData/TagSpecifications",
+                "/properties/SpotFleetRequestConfigData/TerminateInstancesWithExpiration",
+                "/properties/SpotFleetRequestConfigData/Type",
+                "/properties/SpotFleetRequestConfigData/ValidFrom",
+                "/properties/SpotFleetRequestConfigData/ValidUntil",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-spotfleet.html",
+        };
     }
 
     impl Resource for SpotFleet {
@@ -20321,7 +23874,28 @@ pub mod sql_ha_standby_detected_instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SqlHaStandbyDetectedInstance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SqlHaStandbyDetectedInstance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SQL_HA_STANDBY_DETECTED_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SqlServerCredentials",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceId"],
+            conditional_create_only: &[],
+            attributes: &["HaStatus", "SqlServerLicenseUsage", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-sqlhastandbydetectedinstance.html",
+        };
     }
 
     impl Resource for SqlHaStandbyDetectedInstance {
@@ -20506,7 +24080,119 @@ pub mod subnet {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::Subnet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::Subnet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SUBNET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssignIpv6AddressOnCreation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableDns64",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableLniAtDeviceIndex",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4IpamPoolId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4NetmaskLength",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6CidrBlock",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6IpamPoolId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6Native",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6NetmaskLength",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MapPublicIpOnLaunch",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutpostArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateDnsNameOptionsOnLaunch",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/VpcId",
+                "/properties/AvailabilityZone",
+                "/properties/AvailabilityZoneId",
+                "/properties/CidrBlock",
+                "/properties/OutpostArn",
+                "/properties/Ipv6Native",
+                "/properties/Ipv4IpamPoolId",
+                "/properties/Ipv4NetmaskLength",
+                "/properties/Ipv6IpamPoolId",
+                "/properties/Ipv6NetmaskLength",
+            ],
+            conditional_create_only: &["/properties/Ipv6CidrBlock"],
+            attributes: &[
+                "NetworkAclAssociationId",
+                "SubnetId",
+                "Ipv6CidrBlocks",
+                "BlockPublicAccessStates",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnet.html",
+        };
     }
 
     impl Resource for Subnet {
@@ -20639,7 +24325,43 @@ pub mod subnet_cidr_block {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SubnetCidrBlock";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SubnetCidrBlock")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SUBNET_CIDR_BLOCK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6CidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6IpamPoolId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6NetmaskLength",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Ipv6CidrBlock",
+                "/properties/SubnetId",
+                "/properties/Ipv6IpamPoolId",
+                "/properties/Ipv6NetmaskLength",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Ipv6AddressAttribute", "IpSource"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnetcidrblock.html",
+        };
     }
 
     impl Resource for SubnetCidrBlock {
@@ -20748,7 +24470,48 @@ pub mod subnet_cidr_reservation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SubnetCidrReservation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SubnetCidrReservation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SUBNET_CIDR_RESERVATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Cidr",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReservationType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SubnetId",
+                "/properties/Cidr",
+                "/properties/ReservationType",
+                "/properties/Description",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "SubnetCidrReservationId", "OwnerId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnetcidrreservation.html",
+        };
     }
 
     impl Resource for SubnetCidrReservation {
@@ -20866,7 +24629,28 @@ pub mod subnet_network_acl_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SubnetNetworkAclAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SubnetNetworkAclAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SUBNET_NETWORK_ACL_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "NetworkAclId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/SubnetId", "/properties/NetworkAclId"],
+            conditional_create_only: &[],
+            attributes: &["AssociationId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnetnetworkaclassociation.html",
+        };
     }
 
     impl Resource for SubnetNetworkAclAssociation {
@@ -20947,7 +24731,28 @@ pub mod subnet_route_table_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::SubnetRouteTableAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::SubnetRouteTableAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_SUBNET_ROUTE_TABLE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RouteTableId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/SubnetId", "/properties/RouteTableId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnetroutetableassociation.html",
+        };
     }
 
     impl Resource for SubnetRouteTableAssociation {
@@ -21024,7 +24829,33 @@ pub mod traffic_mirror_filter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TrafficMirrorFilter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TrafficMirrorFilter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRAFFIC_MIRROR_FILTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkServices",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Description"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-trafficmirrorfilter.html",
+        };
     }
 
     impl Resource for TrafficMirrorFilter {
@@ -21185,7 +25016,73 @@ pub mod traffic_mirror_filter_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TrafficMirrorFilterRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TrafficMirrorFilterRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRAFFIC_MIRROR_FILTER_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationCidrBlock",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationPortRange",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleAction",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleNumber",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceCidrBlock",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourcePortRange",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficDirection",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficMirrorFilterId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TrafficMirrorFilterId"],
+            conditional_create_only: &[],
+            attributes: &["TrafficMirrorFilterRuleId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-trafficmirrorfilterrule.html",
+        };
     }
 
     impl Resource for TrafficMirrorFilterRule {
@@ -21339,7 +25236,63 @@ pub mod traffic_mirror_session {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TrafficMirrorSession";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TrafficMirrorSession")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRAFFIC_MIRROR_SESSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaceId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnerId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PacketLength",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionNumber",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficMirrorFilterId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficMirrorTargetId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualNetworkId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-trafficmirrorsession.html",
+        };
     }
 
     impl Resource for TrafficMirrorSession {
@@ -21432,7 +25385,48 @@ pub mod traffic_mirror_target {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TrafficMirrorTarget";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TrafficMirrorTarget")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRAFFIC_MIRROR_TARGET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayLoadBalancerEndpointId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkLoadBalancerArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/GatewayLoadBalancerEndpointId",
+                "/properties/NetworkLoadBalancerArn",
+                "/properties/NetworkInterfaceId",
+                "/properties/Description",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-trafficmirrortarget.html",
+        };
     }
 
     impl Resource for TrafficMirrorTarget {
@@ -21585,7 +25579,88 @@ pub mod transit_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRANSIT_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AmazonSideAsn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssociationDefaultRouteTableId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoAcceptSharedAttachments",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultRouteTableAssociation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultRouteTablePropagation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DnsSupport",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionSupport",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MulticastSupport",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PropagationDefaultRouteTableId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupReferencingSupport",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayCidrBlocks",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpnEcmpSupport",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AmazonSideAsn", "/properties/MulticastSupport"],
+            conditional_create_only: &[],
+            attributes: &["Id", "TransitGatewayArn", "EncryptionSupportState"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgateway.html",
+        };
     }
 
     impl Resource for TransitGateway {
@@ -21721,7 +25796,43 @@ pub mod transit_gateway_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayAttachment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRANSIT_GATEWAY_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Options",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TransitGatewayId", "/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewayattachment.html",
+        };
     }
 
     impl Resource for TransitGatewayAttachment {
@@ -21948,7 +26059,41 @@ pub mod transit_gateway_connect {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayConnect";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayConnect")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRANSIT_GATEWAY_CONNECT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Options",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransportTransitGatewayAttachmentId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransportTransitGatewayAttachmentId",
+                "/properties/Options",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "TransitGatewayAttachmentId",
+                "State",
+                "CreationTime",
+                "TransitGatewayId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewayconnect.html",
+        };
     }
 
     impl Resource for TransitGatewayConnect {
@@ -22083,7 +26228,46 @@ pub mod transit_gateway_connect_peer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayConnectPeer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayConnectPeer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRANSIT_GATEWAY_CONNECT_PEER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectPeerConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayAttachmentId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayAttachmentId",
+                "/properties/ConnectPeerConfiguration",
+                "/properties/ConnectPeerConfiguration/PeerAddress",
+                "/properties/ConnectPeerConfiguration/InsideCidrBlocks",
+                "/properties/ConnectPeerConfiguration/TransitGatewayAddress",
+                "/properties/ConnectPeerConfiguration/BgpConfigurations/*/PeerAsn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "TransitGatewayConnectPeerId",
+                "ConnectPeerConfiguration.Protocol",
+                "ConnectPeerConfiguration.BgpConfigurations",
+                "State",
+                "CreationTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewayconnectpeer.html",
+        };
     }
 
     impl Resource for TransitGatewayConnectPeer {
@@ -22270,7 +26454,37 @@ pub mod transit_gateway_metering_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayMeteringPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayMeteringPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRANSIT_GATEWAY_METERING_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MiddleboxAttachmentIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TransitGatewayId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "TransitGatewayMeteringPolicyId",
+                "State",
+                "UpdateEffectiveAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewaymeteringpolicy.html",
+        };
     }
 
     impl Resource for TransitGatewayMeteringPolicy {
@@ -22433,8 +26647,91 @@ pub mod transit_gateway_metering_policy_entry {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayMeteringPolicyEntry";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayMeteringPolicyEntry")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_TRANSIT_GATEWAY_METERING_POLICY_ENTRY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationCidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationPortRange",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationTransitGatewayAttachmentId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationTransitGatewayAttachmentType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MeteredAccount",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyRuleNumber",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceCidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourcePortRange",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceTransitGatewayAttachmentId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceTransitGatewayAttachmentType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayMeteringPolicyId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayMeteringPolicyId",
+                "/properties/PolicyRuleNumber",
+                "/properties/MeteredAccount",
+                "/properties/SourceTransitGatewayAttachmentId",
+                "/properties/SourceTransitGatewayAttachmentType",
+                "/properties/SourceCidrBlock",
+                "/properties/SourcePortRange",
+                "/properties/DestinationTransitGatewayAttachmentId",
+                "/properties/DestinationTransitGatewayAttachmentType",
+                "/properties/DestinationCidrBlock",
+                "/properties/DestinationPortRange",
+                "/properties/Protocol",
+            ],
+            conditional_create_only: &[],
+            attributes: &["UpdateEffectiveAt", "State"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewaymeteringpolicyentry.html",
+        };
     }
 
     impl Resource for TransitGatewayMeteringPolicyEntry {
@@ -22600,7 +26897,38 @@ pub mod transit_gateway_multicast_domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayMulticastDomain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayMulticastDomain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRANSIT_GATEWAY_MULTICAST_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Options",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TransitGatewayId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "TransitGatewayMulticastDomainId",
+                "State",
+                "CreationTime",
+                "TransitGatewayMulticastDomainArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewaymulticastdomain.html",
+        };
     }
 
     impl Resource for TransitGatewayMulticastDomain {
@@ -22816,8 +27144,37 @@ pub mod transit_gateway_multicast_domain_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayMulticastDomainAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayMulticastDomainAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_TRANSIT_GATEWAY_MULTICAST_DOMAIN_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayAttachmentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayMulticastDomainId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayMulticastDomainId",
+                "/properties/TransitGatewayAttachmentId",
+                "/properties/SubnetId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ResourceId", "ResourceType", "State"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewaymulticastdomainassociation.html",
+        };
     }
 
     impl Resource for TransitGatewayMulticastDomainAssociation {
@@ -22916,8 +27273,45 @@ pub mod transit_gateway_multicast_group_member {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayMulticastGroupMember";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayMulticastGroupMember")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_TRANSIT_GATEWAY_MULTICAST_GROUP_MEMBER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GroupIpAddress",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayMulticastDomainId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayMulticastDomainId",
+                "/properties/GroupIpAddress",
+                "/properties/NetworkInterfaceId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "SubnetId",
+                "ResourceId",
+                "ResourceType",
+                "GroupSource",
+                "GroupMember",
+                "MemberType",
+                "TransitGatewayAttachmentId",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewaymulticastgroupmember.html",
+        };
     }
 
     impl Resource for TransitGatewayMulticastGroupMember {
@@ -23034,8 +27428,45 @@ pub mod transit_gateway_multicast_group_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayMulticastGroupSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayMulticastGroupSource")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_TRANSIT_GATEWAY_MULTICAST_GROUP_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GroupIpAddress",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayMulticastDomainId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayMulticastDomainId",
+                "/properties/GroupIpAddress",
+                "/properties/NetworkInterfaceId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "SubnetId",
+                "ResourceId",
+                "ResourceType",
+                "GroupSource",
+                "GroupMember",
+                "SourceType",
+                "TransitGatewayAttachmentId",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewaymulticastgroupsource.html",
+        };
     }
 
     impl Resource for TransitGatewayMulticastGroupSource {
@@ -23164,8 +27595,53 @@ pub mod transit_gateway_peering_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayPeeringAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayPeeringAttachment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_TRANSIT_GATEWAY_PEERING_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PeerAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerRegion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerTransitGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayId",
+                "/properties/PeerTransitGatewayId",
+                "/properties/PeerRegion",
+                "/properties/PeerAccountId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "TransitGatewayAttachmentId",
+                "Status",
+                "State",
+                "CreationTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewaypeeringattachment.html",
+        };
     }
 
     impl Resource for TransitGatewayPeeringAttachment {
@@ -23253,7 +27729,28 @@ pub mod transit_gateway_policy_table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayPolicyTable";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayPolicyTable")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRANSIT_GATEWAY_POLICY_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TransitGatewayId"],
+            conditional_create_only: &[],
+            attributes: &["TransitGatewayPolicyTableId", "State", "CreationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewaypolicytable.html",
+        };
     }
 
     impl Resource for TransitGatewayPolicyTable {
@@ -23344,8 +27841,31 @@ pub mod transit_gateway_policy_table_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayPolicyTableAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayPolicyTableAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_TRANSIT_GATEWAY_POLICY_TABLE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayAttachmentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayPolicyTableId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayAttachmentId",
+                "/properties/TransitGatewayPolicyTableId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["State"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewaypolicytableassociation.html",
+        };
     }
 
     impl Resource for TransitGatewayPolicyTableAssociation {
@@ -23440,8 +27960,41 @@ pub mod transit_gateway_policy_table_entry {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayPolicyTableEntry";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayPolicyTableEntry")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_TRANSIT_GATEWAY_POLICY_TABLE_ENTRY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyRule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyRuleNumber",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetRouteTableId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayPolicyTableId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayPolicyTableId",
+                "/properties/PolicyRuleNumber",
+            ],
+            conditional_create_only: &[],
+            attributes: &["State"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewaypolicytableentry.html",
+        };
     }
 
     impl Resource for TransitGatewayPolicyTableEntry {
@@ -23580,7 +28133,43 @@ pub mod transit_gateway_route {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayRoute";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayRoute")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRANSIT_GATEWAY_ROUTE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Blackhole",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationCidrBlock",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayAttachmentId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayRouteTableId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayRouteTableId",
+                "/properties/TransitGatewayAttachmentId",
+                "/properties/DestinationCidrBlock",
+                "/properties/Blackhole",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewayroute.html",
+        };
     }
 
     impl Resource for TransitGatewayRoute {
@@ -23640,7 +28229,28 @@ pub mod transit_gateway_route_table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayRouteTable";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayRouteTable")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRANSIT_GATEWAY_ROUTE_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TransitGatewayId"],
+            conditional_create_only: &[],
+            attributes: &["TransitGatewayRouteTableId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewayroutetable.html",
+        };
     }
 
     impl Resource for TransitGatewayRouteTable {
@@ -23721,8 +28331,31 @@ pub mod transit_gateway_route_table_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayRouteTableAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayRouteTableAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_TRANSIT_GATEWAY_ROUTE_TABLE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayAttachmentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayRouteTableId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayRouteTableId",
+                "/properties/TransitGatewayAttachmentId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewayroutetableassociation.html",
+        };
     }
 
     impl Resource for TransitGatewayRouteTableAssociation {
@@ -23790,8 +28423,31 @@ pub mod transit_gateway_route_table_propagation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayRouteTablePropagation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayRouteTablePropagation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_TRANSIT_GATEWAY_ROUTE_TABLE_PROPAGATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayAttachmentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayRouteTableId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayAttachmentId",
+                "/properties/TransitGatewayRouteTableId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewayroutetablepropagation.html",
+        };
     }
 
     impl Resource for TransitGatewayRouteTablePropagation {
@@ -23889,7 +28545,57 @@ pub mod transit_gateway_vpc_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::TransitGatewayVpcAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::TransitGatewayVpcAttachment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_TRANSIT_GATEWAY_VPC_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AddSubnetIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Options",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemoveSubnetIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TransitGatewayId",
+                "/properties/SubnetIds",
+                "/properties/VpcId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-transitgatewayvpcattachment.html",
+        };
     }
 
     impl Resource for TransitGatewayVpcAttachment {
@@ -24140,7 +28846,98 @@ pub mod vpc {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPC";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPC")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPC;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableDnsHostnames",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableDnsSupport",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceTenancy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4IpamPoolId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4NetmaskLength",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcEncryptionControl",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/CidrBlock",
+                "/properties/Ipv4IpamPoolId",
+                "/properties/Ipv4NetmaskLength",
+                "/properties/VpcEncryptionControl",
+            ],
+            conditional_create_only: &["/properties/InstanceTenancy"],
+            attributes: &[
+                "CidrBlockAssociations",
+                "DefaultNetworkAcl",
+                "DefaultSecurityGroup",
+                "Ipv6CidrBlocks",
+                "VpcId",
+                "VpcEncryptionControl.VpcId",
+                "VpcEncryptionControl.VpcEncryptionControlId",
+                "VpcEncryptionControl.State",
+                "VpcEncryptionControl.StateMessage",
+                "VpcEncryptionControl.ResourceExclusions",
+                "VpcEncryptionControl.ResourceExclusions.InternetGateway",
+                "VpcEncryptionControl.ResourceExclusions.InternetGateway.State",
+                "VpcEncryptionControl.ResourceExclusions.InternetGateway.StateMessage",
+                "VpcEncryptionControl.ResourceExclusions.EgressOnlyInternetGateway",
+                "VpcEncryptionControl.ResourceExclusions.EgressOnlyInternetGateway.State",
+                "VpcEncryptionControl.ResourceExclusions.EgressOnlyInternetGateway.StateMessage",
+                "VpcEncryptionControl.ResourceExclusions.NatGateway",
+                "VpcEncryptionControl.ResourceExclusions.NatGateway.State",
+                "VpcEncryptionControl.ResourceExclusions.NatGateway.StateMessage",
+                "VpcEncryptionControl.ResourceExclusions.VirtualPrivateGateway",
+                "VpcEncryptionControl.ResourceExclusions.VirtualPrivateGateway.State",
+                "VpcEncryptionControl.ResourceExclusions.VirtualPrivateGateway.StateMessage",
+                "VpcEncryptionControl.ResourceExclusions.VpcPeering",
+                "VpcEncryptionControl.ResourceExclusions.VpcPeering.State",
+                "VpcEncryptionControl.ResourceExclusions.VpcPeering.StateMessage",
+                "VpcEncryptionControl.ResourceExclusions.Lambda",
+                "VpcEncryptionControl.ResourceExclusions.Lambda.State",
+                "VpcEncryptionControl.ResourceExclusions.Lambda.StateMessage",
+                "VpcEncryptionControl.ResourceExclusions.VpcLattice",
+                "VpcEncryptionControl.ResourceExclusions.VpcLattice.State",
+                "VpcEncryptionControl.ResourceExclusions.VpcLattice.StateMessage",
+                "VpcEncryptionControl.ResourceExclusions.ElasticFileSystem",
+                "VpcEncryptionControl.ResourceExclusions.ElasticFileSystem.State",
+                "VpcEncryptionControl.ResourceExclusions.ElasticFileSystem.StateMessage",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpc.html",
+        };
     }
 
     impl Resource for Vpc {
@@ -24932,8 +29729,38 @@ pub mod vpc_block_public_access_exclusion {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPCBlockPublicAccessExclusion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPCBlockPublicAccessExclusion")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_VPC_BLOCK_PUBLIC_ACCESS_EXCLUSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InternetGatewayExclusionMode",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/VpcId", "/properties/SubnetId"],
+            conditional_create_only: &[],
+            attributes: &["ExclusionId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpcblockpublicaccessexclusion.html",
+        };
     }
 
     impl Resource for VpcBlockPublicAccessExclusion {
@@ -25029,7 +29856,21 @@ pub mod vpc_block_public_access_options {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPCBlockPublicAccessOptions";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPCBlockPublicAccessOptions")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPC_BLOCK_PUBLIC_ACCESS_OPTIONS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "InternetGatewayBlockMode",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId", "ExclusionsAllowed"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpcblockpublicaccessoptions.html",
+        };
     }
 
     impl Resource for VpcBlockPublicAccessOptions {
@@ -25188,7 +30029,79 @@ pub mod vpc_cidr_block {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPCCidrBlock";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPCCidrBlock")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPC_CIDR_BLOCK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AmazonProvidedIpv6CidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4IpamPoolId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4NetmaskLength",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6CidrBlock",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6CidrBlockNetworkBorderGroup",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6IpamPoolId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6NetmaskLength",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6Pool",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Ipv6Pool",
+                "/properties/VpcId",
+                "/properties/AmazonProvidedIpv6CidrBlock",
+                "/properties/Ipv6CidrBlock",
+                "/properties/CidrBlock",
+                "/properties/Ipv4IpamPoolId",
+                "/properties/Ipv4NetmaskLength",
+                "/properties/Ipv6IpamPoolId",
+                "/properties/Ipv6NetmaskLength",
+                "/properties/Ipv6CidrBlockNetworkBorderGroup",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Ipv6AddressAttribute", "IpSource"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpccidrblock.html",
+        };
     }
 
     impl Resource for VpcCidrBlock {
@@ -25279,7 +30192,28 @@ pub mod vpcdhcp_options_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPCDHCPOptionsAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPCDHCPOptionsAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPCDHCP_OPTIONS_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DhcpOptionsId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/DhcpOptionsId", "/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpcdhcpoptionsassociation.html",
+        };
     }
 
     impl Resource for VpcdhcpOptionsAssociation {
@@ -25409,7 +30343,102 @@ pub mod vpc_encryption_control {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPCEncryptionControl";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPCEncryptionControl")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPC_ENCRYPTION_CONTROL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EgressOnlyInternetGatewayExclusionInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ElasticFileSystemExclusionInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InternetGatewayExclusionInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LambdaExclusionInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Mode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NatGatewayExclusionInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualPrivateGatewayExclusionInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcLatticeExclusionInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcPeeringExclusionInput",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "VpcEncryptionControlId",
+                "State",
+                "StateMessage",
+                "ResourceExclusions",
+                "ResourceExclusions.InternetGateway",
+                "ResourceExclusions.InternetGateway.State",
+                "ResourceExclusions.InternetGateway.StateMessage",
+                "ResourceExclusions.EgressOnlyInternetGateway",
+                "ResourceExclusions.EgressOnlyInternetGateway.State",
+                "ResourceExclusions.EgressOnlyInternetGateway.StateMessage",
+                "ResourceExclusions.NatGateway",
+                "ResourceExclusions.NatGateway.State",
+                "ResourceExclusions.NatGateway.StateMessage",
+                "ResourceExclusions.VirtualPrivateGateway",
+                "ResourceExclusions.VirtualPrivateGateway.State",
+                "ResourceExclusions.VirtualPrivateGateway.StateMessage",
+                "ResourceExclusions.VpcPeering",
+                "ResourceExclusions.VpcPeering.State",
+                "ResourceExclusions.VpcPeering.StateMessage",
+                "ResourceExclusions.VpcLattice",
+                "ResourceExclusions.VpcLattice.State",
+                "ResourceExclusions.VpcLattice.StateMessage",
+                "ResourceExclusions.ElasticFileSystem",
+                "ResourceExclusions.ElasticFileSystem.State",
+                "ResourceExclusions.ElasticFileSystem.StateMessage",
+                "ResourceExclusions.Lambda",
+                "ResourceExclusions.Lambda.State",
+                "ResourceExclusions.Lambda.StateMessage",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpcencryptioncontrol.html",
+        };
     }
 
     impl Resource for VpcEncryptionControl {
@@ -25941,7 +30970,102 @@ pub mod vpc_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPCEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPCEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPC_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DnsOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateDnsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceConfigurationArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteTableIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceNetworkArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceRegion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcEndpointType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ServiceName",
+                "/properties/VpcEndpointType",
+                "/properties/VpcId",
+                "/properties/ServiceNetworkArn",
+                "/properties/ResourceConfigurationArn",
+                "/properties/ServiceRegion",
+                "/properties/DnsOptions/PrivateDnsPreference",
+                "/properties/DnsOptions/PrivateDnsSpecifiedDomains",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "NetworkInterfaceIds",
+                "CreationTimestamp",
+                "DnsEntries",
+                "Id",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpcendpoint.html",
+        };
     }
 
     impl Resource for VpcEndpoint {
@@ -26273,8 +31397,38 @@ pub mod vpc_endpoint_connection_notification {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPCEndpointConnectionNotification";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPCEndpointConnectionNotification")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::EC2_VPC_ENDPOINT_CONNECTION_NOTIFICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionEvents",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionNotificationArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VPCEndpointId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ServiceId", "/properties/VPCEndpointId"],
+            conditional_create_only: &[],
+            attributes: &["VPCEndpointConnectionNotificationId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpcendpointconnectionnotification.html",
+        };
     }
 
     impl Resource for VpcEndpointConnectionNotification {
@@ -26404,7 +31558,74 @@ pub mod vpc_endpoint_service {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPCEndpointService";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPCEndpointService")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPC_ENDPOINT_SERVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptanceRequired",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContributorInsightsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayLoadBalancerArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkLoadBalancerArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PayerResponsibility",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateDnsName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateDnsNameConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupportedIpAddressTypes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupportedRegions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "ServiceId",
+                "PrivateDnsNameConfiguration.Name",
+                "PrivateDnsNameConfiguration.State",
+                "PrivateDnsNameConfiguration.Type",
+                "PrivateDnsNameConfiguration.Value",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpcendpointservice.html",
+        };
     }
 
     impl Resource for VpcEndpointService {
@@ -26556,7 +31777,28 @@ pub mod vpc_endpoint_service_permissions {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPCEndpointServicePermissions";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPCEndpointServicePermissions")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPC_ENDPOINT_SERVICE_PERMISSIONS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowedPrincipals",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ServiceId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpcendpointservicepermissions.html",
+        };
     }
 
     impl Resource for VpcEndpointServicePermissions {
@@ -26622,7 +31864,33 @@ pub mod vpc_gateway_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPCGatewayAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPCGatewayAttachment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPC_GATEWAY_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InternetGatewayId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpnGatewayId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &["AttachmentType"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpcgatewayattachment.html",
+        };
     }
 
     impl Resource for VpcGatewayAttachment {
@@ -26733,7 +32001,58 @@ pub mod vpc_peering_connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPCPeeringConnection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPCPeeringConnection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPC_PEERING_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssumeRoleRegion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerOwnerId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerRegion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerVpcId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/PeerRegion",
+                "/properties/PeerOwnerId",
+                "/properties/PeerVpcId",
+                "/properties/VpcId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpcpeeringconnection.html",
+        };
     }
 
     impl Resource for VpcPeeringConnection {
@@ -26812,7 +32131,33 @@ pub mod vpn_concentrator {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPNConcentrator";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPNConcentrator")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPN_CONCENTRATOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TransitGatewayId", "/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &["VpnConcentratorId", "TransitGatewayAttachmentId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpnconcentrator.html",
+        };
     }
 
     impl Resource for VpnConcentrator {
@@ -27021,7 +32366,121 @@ pub mod vpn_connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPNConnection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPNConnection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPN_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomerGatewayId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableAcceleration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocalIpv4NetworkCidr",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocalIpv6NetworkCidr",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutsideIpAddressType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreSharedKeyStorage",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemoteIpv4NetworkCidr",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemoteIpv6NetworkCidr",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StaticRoutesOnly",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransportTransitGatewayAttachmentId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TunnelBandwidth",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TunnelInsideIpVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpnConcentratorId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpnGatewayId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpnTunnelOptionsSpecifications",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Type",
+                "/properties/VpnConcentratorId",
+                "/properties/EnableAcceleration",
+                "/properties/LocalIpv4NetworkCidr",
+                "/properties/LocalIpv6NetworkCidr",
+                "/properties/OutsideIpAddressType",
+                "/properties/RemoteIpv4NetworkCidr",
+                "/properties/RemoteIpv6NetworkCidr",
+                "/properties/StaticRoutesOnly",
+                "/properties/TransportTransitGatewayAttachmentId",
+                "/properties/TunnelInsideIpVersion",
+                "/properties/PreSharedKeyStorage",
+            ],
+            conditional_create_only: &[],
+            attributes: &["VpnConnectionId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpnconnection.html",
+        };
     }
 
     impl Resource for VpnConnection {
@@ -27780,7 +33239,31 @@ pub mod vpn_connection_route {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPNConnectionRoute";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPNConnectionRoute")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPN_CONNECTION_ROUTE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationCidrBlock",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpnConnectionId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DestinationCidrBlock",
+                "/properties/VpnConnectionId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpnconnectionroute.html",
+        };
     }
 
     impl Resource for VpnConnectionRoute {
@@ -27846,7 +33329,33 @@ pub mod vpn_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPNGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPNGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPN_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AmazonSideAsn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/AmazonSideAsn", "/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &["VPNGatewayId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpngateway.html",
+        };
     }
 
     impl Resource for VpnGateway {
@@ -27920,7 +33429,28 @@ pub mod vpn_gateway_route_propagation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VPNGatewayRoutePropagation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VPNGatewayRoutePropagation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VPN_GATEWAY_ROUTE_PROPAGATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RouteTableIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpnGatewayId",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpngatewayroutepropagation.html",
+        };
     }
 
     impl Resource for VpnGatewayRoutePropagation {
@@ -28089,7 +33619,122 @@ pub mod verified_access_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VerifiedAccessEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VerifiedAccessEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VERIFIED_ACCESS_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationDomain",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AttachmentType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CidrOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainCertificateArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointDomainPrefix",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoadBalancerOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaceOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RdsOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SseSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VerifiedAccessGroupId",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ApplicationDomain",
+                "/properties/AttachmentType",
+                "/properties/DomainCertificateArn",
+                "/properties/EndpointDomainPrefix",
+                "/properties/EndpointType",
+                "/properties/SecurityGroupIds",
+                "/properties/NetworkInterfaceOptions/NetworkInterfaceId",
+                "/properties/LoadBalancerOptions/LoadBalancerArn",
+                "/properties/RdsOptions/Protocol",
+                "/properties/RdsOptions/RdsDbInstanceArn",
+                "/properties/RdsOptions/RdsDbClusterArn",
+                "/properties/RdsOptions/RdsDbProxyArn",
+                "/properties/CidrOptions/Cidr",
+                "/properties/CidrOptions/Protocol",
+                "/properties/CidrOptions/SubnetIds",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "VerifiedAccessEndpointId",
+                "EndpointDomain",
+                "CreationTime",
+                "LastUpdatedTime",
+                "Status",
+                "DeviceValidationDomain",
+                "VerifiedAccessInstanceId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-verifiedaccessendpoint.html",
+        };
     }
 
     impl Resource for VerifiedAccessEndpoint {
@@ -28500,7 +34145,54 @@ pub mod verified_access_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VerifiedAccessGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VerifiedAccessGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VERIFIED_ACCESS_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SseSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VerifiedAccessInstanceId",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "VerifiedAccessGroupId",
+                "CreationTime",
+                "LastUpdatedTime",
+                "Owner",
+                "VerifiedAccessGroupArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-verifiedaccessgroup.html",
+        };
     }
 
     impl Resource for VerifiedAccessGroup {
@@ -28654,7 +34346,58 @@ pub mod verified_access_instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VerifiedAccessInstance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VerifiedAccessInstance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VERIFIED_ACCESS_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CidrEndpointsCustomSubDomain",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FipsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VerifiedAccessTrustProviderIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VerifiedAccessTrustProviders",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "VerifiedAccessInstanceId",
+                "CreationTime",
+                "LastUpdatedTime",
+                "CidrEndpointsCustomSubDomainNameServers",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-verifiedaccessinstance.html",
+        };
     }
 
     impl Resource for VerifiedAccessInstance {
@@ -28965,7 +34708,78 @@ pub mod verified_access_trust_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VerifiedAccessTrustProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VerifiedAccessTrustProvider")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VERIFIED_ACCESS_TRUST_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeviceOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeviceTrustProviderType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NativeApplicationOidcOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OidcOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyReferenceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SseSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrustProviderType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserTrustProviderType",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/PolicyReferenceName",
+                "/properties/DeviceOptions",
+                "/properties/DeviceTrustProviderType",
+                "/properties/TrustProviderType",
+                "/properties/UserTrustProviderType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "VerifiedAccessTrustProviderId",
+                "CreationTime",
+                "LastUpdatedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-verifiedaccesstrustprovider.html",
+        };
     }
 
     impl Resource for VerifiedAccessTrustProvider {
@@ -29360,7 +35174,93 @@ pub mod volume {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::Volume";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::Volume")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VOLUME;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoEnableIO",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Encrypted",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Iops",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiAttachEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutpostArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Size",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceVolumeId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Throughput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeInitializationRate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeType",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["VolumeId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-volume.html",
+        };
     }
 
     impl Resource for Volume {
@@ -29453,7 +35353,43 @@ pub mod volume_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EC2::VolumeAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EC2::VolumeAttachment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EC2_VOLUME_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Device",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EbsCardIndex",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Device",
+                "/properties/InstanceId",
+                "/properties/VolumeId",
+                "/properties/EbsCardIndex",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-volumeattachment.html",
+        };
     }
 
     impl Resource for VolumeAttachment {

@@ -56,7 +56,38 @@ pub mod public_repository {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECR::PublicRepository";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECR::PublicRepository")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECR_PUBLIC_REPOSITORY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RepositoryCatalogData",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RepositoryName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RepositoryPolicyText",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RepositoryName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-publicrepository.html",
+        };
     }
 
     impl Resource for PublicRepository {
@@ -197,7 +228,55 @@ pub mod pull_through_cache_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECR::PullThroughCacheRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECR::PullThroughCacheRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECR_PULL_THROUGH_CACHE_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CredentialArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EcrRepositoryPrefix",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UpstreamRegistry",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UpstreamRegistryUrl",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UpstreamRepositoryPrefix",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/EcrRepositoryPrefix",
+                "/properties/UpstreamRegistryUrl",
+                "/properties/CredentialArn",
+                "/properties/UpstreamRegistry",
+                "/properties/CustomRoleArn",
+                "/properties/UpstreamRepositoryPrefix",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-pullthroughcacherule.html",
+        };
     }
 
     impl Resource for PullThroughCacheRule {
@@ -306,7 +385,21 @@ pub mod pull_time_update_exclusion {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECR::PullTimeUpdateExclusion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECR::PullTimeUpdateExclusion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECR_PULL_TIME_UPDATE_EXCLUSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "PrincipalArn",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/PrincipalArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-pulltimeupdateexclusion.html",
+        };
     }
 
     impl Resource for PullTimeUpdateExclusion {
@@ -360,7 +453,21 @@ pub mod registry_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECR::RegistryPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECR::RegistryPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECR_REGISTRY_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "PolicyText",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["RegistryId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-registrypolicy.html",
+        };
     }
 
     impl Resource for RegistryPolicy {
@@ -434,7 +541,28 @@ pub mod registry_scanning_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECR::RegistryScanningConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECR::RegistryScanningConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECR_REGISTRY_SCANNING_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Rules",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScanType",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["RegistryId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-registryscanningconfiguration.html",
+        };
     }
 
     impl Resource for RegistryScanningConfiguration {
@@ -626,7 +754,21 @@ pub mod replication_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECR::ReplicationConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECR::ReplicationConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECR_REPLICATION_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ReplicationConfiguration",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["RegistryId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-replicationconfiguration.html",
+        };
     }
 
     impl Resource for ReplicationConfiguration {
@@ -863,7 +1005,68 @@ pub mod repository {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECR::Repository";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECR::Repository")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECR_REPOSITORY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EmptyOnDelete",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageScanningConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageTagMutability",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageTagMutabilityExclusionFilters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecyclePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RepositoryName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RepositoryPolicyText",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/RepositoryName",
+                "/properties/EncryptionConfiguration",
+                "/properties/EncryptionConfiguration/EncryptionType",
+                "/properties/EncryptionConfiguration/KmsKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "RepositoryUri"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-repository.html",
+        };
     }
 
     impl Resource for Repository {
@@ -1179,7 +1382,68 @@ pub mod repository_creation_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECR::RepositoryCreationTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECR::RepositoryCreationTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECR_REPOSITORY_CREATION_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppliedFor",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageTagMutability",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageTagMutabilityExclusionFilters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecyclePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Prefix",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RepositoryPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Prefix"],
+            conditional_create_only: &[],
+            attributes: &["CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-repositorycreationtemplate.html",
+        };
     }
 
     impl Resource for RepositoryCreationTemplate {
@@ -1423,7 +1687,21 @@ pub mod signing_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECR::SigningConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECR::SigningConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECR_SIGNING_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "Rules",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["RegistryId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-signingconfiguration.html",
+        };
     }
 
     impl Resource for SigningConfiguration {

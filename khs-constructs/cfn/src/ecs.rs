@@ -61,7 +61,47 @@ pub mod capacity_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::CapacityProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::CapacityProvider")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECS_CAPACITY_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoScalingGroupProvider",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedInstancesProvider",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AutoScalingGroupProvider/AutoScalingGroupArn",
+                "/properties/Name",
+                "/properties/ClusterName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-capacityprovider.html",
+        };
     }
 
     impl Resource for CapacityProvider {
@@ -1462,7 +1502,53 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECS_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CapacityProviders",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultCapacityProviderStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceConnectDefaults",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ClusterName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-cluster.html",
+        };
     }
 
     impl Resource for Cluster {
@@ -1765,8 +1851,33 @@ pub mod cluster_capacity_provider_associations {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::ClusterCapacityProviderAssociations";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::ClusterCapacityProviderAssociations")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ECS_CLUSTER_CAPACITY_PROVIDER_ASSOCIATIONS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CapacityProviders",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Cluster",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultCapacityProviderStrategy",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Cluster"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-clustercapacityproviderassociations.html",
+        };
     }
 
     impl Resource for ClusterCapacityProviderAssociations {
@@ -1909,7 +2020,74 @@ pub mod daemon {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::Daemon";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::Daemon")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECS_DAEMON;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CapacityProviderArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Critical",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DaemonName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DaemonTaskDefinitionArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableECSManagedTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableExecuteCommand",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PropagateTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DaemonName", "/properties/ClusterArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "DaemonArn",
+                "DeploymentArn",
+                "CreatedAt",
+                "UpdatedAt",
+                "DaemonStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemon.html",
+        };
     }
 
     impl Resource for Daemon {
@@ -2121,7 +2299,78 @@ pub mod daemon_task_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::DaemonTaskDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::DaemonTaskDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECS_DAEMON_TASK_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContainerDefinitions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Cpu",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Family",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpcMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Memory",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PidMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Volumes",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Family",
+                "/properties/ContainerDefinitions",
+                "/properties/Cpu",
+                "/properties/Memory",
+                "/properties/ExecutionRoleArn",
+                "/properties/TaskRoleArn",
+                "/properties/Volumes",
+                "/properties/PidMode",
+                "/properties/IpcMode",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DaemonTaskDefinitionArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-daemontaskdefinition.html",
+        };
     }
 
     impl Resource for DaemonTaskDefinition {
@@ -3184,7 +3433,109 @@ pub mod express_gateway_service {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::ExpressGatewayService";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::ExpressGatewayService")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECS_EXPRESS_GATEWAY_SERVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Cluster",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Cpu",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckPath",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InfrastructureRoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Memory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrimaryContainer",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScalingTarget",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskDefinitionArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ServiceName",
+                "/properties/Cluster",
+                "/properties/InfrastructureRoleArn",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ServiceArn",
+                "ActiveConfigurations",
+                "Status",
+                "CreatedAt",
+                "UpdatedAt",
+                "Endpoint",
+                "ECSManagedResourceArns",
+                "ECSManagedResourceArns.ServiceSecurityGroups",
+                "ECSManagedResourceArns.AutoScaling",
+                "ECSManagedResourceArns.AutoScaling.ScalableTarget",
+                "ECSManagedResourceArns.AutoScaling.ApplicationAutoScalingPolicies",
+                "ECSManagedResourceArns.LogGroups",
+                "ECSManagedResourceArns.MetricAlarms",
+                "ECSManagedResourceArns.IngressPath",
+                "ECSManagedResourceArns.IngressPath.CertificateArn",
+                "ECSManagedResourceArns.IngressPath.LoadBalancerSecurityGroups",
+                "ECSManagedResourceArns.IngressPath.ListenerRuleArn",
+                "ECSManagedResourceArns.IngressPath.ListenerArn",
+                "ECSManagedResourceArns.IngressPath.LoadBalancerArn",
+                "ECSManagedResourceArns.IngressPath.TargetGroupArns",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-expressgatewayservice.html",
+        };
     }
 
     impl Resource for ExpressGatewayService {
@@ -3651,7 +4002,62 @@ pub mod gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::Gateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::Gateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECS_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InfrastructureRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PropagateTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/GatewayName",
+                "/properties/Configuration/HostSharedAlb/NetworkConfiguration/Subnets",
+                "/properties/Configuration/HostSharedAlb/NetworkConfiguration/IpAddressType",
+                "/properties/Configuration/HostSharedAlb/Scheme",
+                "/properties/Configuration/HostSharedAlb/Port",
+                "/properties/Configuration/HostSharedAlb/Protocol",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Status",
+                "AccessType",
+                "CreatedAt",
+                "UpdatedAt",
+                "Configuration.HostSharedAlb.CurrentAlbCount",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-gateway.html",
+        };
     }
 
     impl Resource for Gateway {
@@ -4109,7 +4515,28 @@ pub mod gateway_cluster_associations {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::GatewayClusterAssociations";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::GatewayClusterAssociations")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECS_GATEWAY_CLUSTER_ASSOCIATIONS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Cluster",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Gateway",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Gateway", "/properties/Cluster"],
+            conditional_create_only: &[],
+            attributes: &["GatewayArn", "ClusterArn", "Status"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-gatewayclusterassociations.html",
+        };
     }
 
     impl Resource for GatewayClusterAssociations {
@@ -4206,7 +4633,33 @@ pub mod primary_task_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::PrimaryTaskSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::PrimaryTaskSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECS_PRIMARY_TASK_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Cluster",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Service",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskSetId",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Cluster", "/properties/Service"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-primarytaskset.html",
+        };
     }
 
     impl Resource for PrimaryTaskSet {
@@ -4435,7 +4888,163 @@ pub mod service {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::Service";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::Service")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECS_SERVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneRebalancing",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CapacityProviderStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Cluster",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentController",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DesiredCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableECSManagedTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableExecuteCommand",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ForceNewDeployment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayConnectors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckGracePeriodSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoadBalancers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Monitoring",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlacementConstraints",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlacementStrategies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlatformVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PropagateTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchedulingStrategy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceConnectConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceRegistries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskDefinition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcLatticeConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Cluster",
+                "/properties/Role",
+                "/properties/SchedulingStrategy",
+                "/properties/ServiceName",
+            ],
+            conditional_create_only: &["/properties/LaunchType"],
+            attributes: &["ServiceArn", "Name"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html",
+        };
     }
 
     impl Resource for Service {
@@ -6610,7 +7219,126 @@ pub mod task_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::TaskDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::TaskDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECS_TASK_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContainerDefinitions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Cpu",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableFaultInjection",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EphemeralStorage",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Family",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InferenceAccelerators",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpcMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Memory",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PidMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlacementConstraints",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProxyConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequiresCompatibilities",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuntimePlatform",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Volumes",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Family",
+                "/properties/ContainerDefinitions",
+                "/properties/Cpu",
+                "/properties/EnableFaultInjection",
+                "/properties/ExecutionRoleArn",
+                "/properties/InferenceAccelerators",
+                "/properties/Memory",
+                "/properties/NetworkMode",
+                "/properties/PlacementConstraints",
+                "/properties/ProxyConfiguration",
+                "/properties/RequiresCompatibilities",
+                "/properties/RuntimePlatform",
+                "/properties/TaskRoleArn",
+                "/properties/Volumes",
+                "/properties/PidMode",
+                "/properties/IpcMode",
+                "/properties/EphemeralStorage",
+            ],
+            conditional_create_only: &[],
+            attributes: &["TaskDefinitionArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskdefinition.html",
+        };
     }
 
     impl Resource for TaskDefinition {
@@ -8707,7 +9435,89 @@ pub mod task_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ECS::TaskSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ECS::TaskSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ECS_TASK_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CapacityProviderStrategy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Cluster",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExternalId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoadBalancers",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlatformVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scale",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Service",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceRegistries",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskDefinition",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Cluster",
+                "/properties/ExternalId",
+                "/properties/LaunchType",
+                "/properties/LoadBalancers",
+                "/properties/NetworkConfiguration",
+                "/properties/PlatformVersion",
+                "/properties/Service",
+                "/properties/ServiceRegistries",
+                "/properties/TaskDefinition",
+                "/properties/CapacityProviderStrategy",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskset.html",
+        };
     }
 
     impl Resource for TaskSet {

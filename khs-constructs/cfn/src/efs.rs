@@ -59,7 +59,56 @@ pub mod access_point {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EFS::AccessPoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EFS::AccessPoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EFS_ACCESS_POINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessPointTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PosixUser",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RootDirectory",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/FileSystemId",
+                "/properties/ClientToken",
+                "/properties/PosixUser",
+                "/properties/PosixUser/Uid",
+                "/properties/PosixUser/Gid",
+                "/properties/PosixUser/SecondaryGids",
+                "/properties/RootDirectory",
+                "/properties/RootDirectory/Path",
+                "/properties/RootDirectory/CreationInfo",
+                "/properties/RootDirectory/CreationInfo/OwnerUid",
+                "/properties/RootDirectory/CreationInfo/OwnerGid",
+                "/properties/RootDirectory/CreationInfo/Permissions",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AccessPointId", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "AccessPointTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-efs-accesspoint.html",
+        };
     }
 
     impl Resource for AccessPoint {
@@ -304,7 +353,88 @@ pub mod file_system {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EFS::FileSystem";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EFS::FileSystem")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EFS_FILE_SYSTEM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BypassPolicyLockoutSafetyCheck",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Encrypted",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecyclePolicies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PerformanceMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisionedThroughputInMibps",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThroughputMode",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AvailabilityZoneName",
+                "/properties/Encrypted",
+                "/properties/KmsKeyId",
+                "/properties/PerformanceMode",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "FileSystemId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "FileSystemTags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-efs-filesystem.html",
+        };
     }
 
     impl Resource for FileSystem {
@@ -796,7 +926,54 @@ pub mod mount_target {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EFS::MountTarget";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EFS::MountTarget")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EFS_MOUNT_TARGET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddress",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6Address",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroups",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/IpAddress",
+                "/properties/Ipv6Address",
+                "/properties/IpAddressType",
+                "/properties/SubnetId",
+                "/properties/FileSystemId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-efs-mounttarget.html",
+        };
     }
 
     impl Resource for MountTarget {

@@ -79,7 +79,57 @@ pub mod access_entry {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EKS::AccessEntry";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EKS::AccessEntry")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EKS_ACCESS_ENTRY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessPolicies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KubernetesGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrincipalArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Username",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/PrincipalArn",
+                "/properties/ClusterName",
+                "/properties/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AccessEntryArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eks-accessentry.html",
+        };
     }
 
     impl Resource for AccessEntry {
@@ -291,7 +341,72 @@ pub mod addon {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EKS::Addon";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EKS::Addon")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EKS_ADDON;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AddonName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AddonVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationValues",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NamespaceConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PodIdentityAssociations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreserveOnDelete",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResolveConflicts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceAccountRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterName",
+                "/properties/AddonName",
+                "/properties/NamespaceConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eks-addon.html",
+        };
     }
 
     impl Resource for Addon {
@@ -481,7 +596,68 @@ pub mod capability {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EKS::Capability";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EKS::Capability")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EKS_CAPABILITY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CapabilityName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletePropagationPolicy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterName",
+                "/properties/CapabilityName",
+                "/properties/Type",
+                "/properties/Configuration/ArgoCd/Namespace",
+                "/properties/Configuration/ArgoCd/EndpointPrefix",
+                "/properties/Configuration/ArgoCd/AwsIdc",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Status",
+                "CreatedAt",
+                "ModifiedAt",
+                "Version",
+                "Configuration.ArgoCd.ServerUrl",
+                "Configuration.ArgoCd.AwsIdc.IdcManagedApplicationArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eks-capability.html",
+        };
     }
 
     impl Resource for Capability {
@@ -875,7 +1051,37 @@ pub mod certificate_authority {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EKS::CertificateAuthority";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EKS::CertificateAuthority")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EKS_CERTIFICATE_AUTHORITY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ClusterName",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/ClusterName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "CreatedAt",
+                "CreatedBy",
+                "ActivatedAt",
+                "ActivatedBy",
+                "SigningStatus",
+                "DistributionStatus",
+                "Validity",
+                "Validity.NotBefore",
+                "Validity.NotAfter",
+                "ScheduledEvents",
+                "ScheduledEvents.FirstAutoActivation",
+                "ScheduledEvents.FinalAutoActivation",
+                "RollbackAvailable",
+                "Data",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eks-certificateauthority.html",
+        };
     }
 
     impl Resource for CertificateAuthority {
@@ -1184,7 +1390,164 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EKS::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EKS::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EKS_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ActiveCertificateAuthorityId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BootstrapSelfManagedAddons",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateAuthority",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputeConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ControlPlaneScalingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Force",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KubeApiServerConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KubeControllerManagerConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KubeSchedulerConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KubernetesNetworkConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Logging",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutpostConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemoteNetworkConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourcesVpcConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RollbackConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UpgradePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Version",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ZonalShiftConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/OutpostConfig",
+                "/properties/EncryptionConfig",
+                "/properties/KubernetesNetworkConfig/IpFamily",
+                "/properties/KubernetesNetworkConfig/ServiceIpv4Cidr",
+                "/properties/AccessConfig/BootstrapClusterCreatorAdminPermissions",
+                "/properties/Name",
+                "/properties/RoleArn",
+                "/properties/BootstrapSelfManagedAddons",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "Endpoint",
+                "CertificateAuthorityData",
+                "CertificateAuthority.Data",
+                "CertificateAuthority.Active.Id",
+                "CertificateAuthority.Active.ActivatedBy",
+                "ClusterSecurityGroupId",
+                "EncryptionConfigKeyArn",
+                "OpenIdConnectIssuerUrl",
+                "KubernetesNetworkConfig.ServiceIpv6Cidr",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eks-cluster.html",
+        };
     }
 
     impl Resource for Cluster {
@@ -2321,7 +2684,54 @@ pub mod fargate_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EKS::FargateProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EKS::FargateProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EKS_FARGATE_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FargateProfileName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PodExecutionRoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Selectors",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subnets",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterName",
+                "/properties/FargateProfileName",
+                "/properties/PodExecutionRoleArn",
+                "/properties/Subnets",
+                "/properties/Selectors",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eks-fargateprofile.html",
+        };
     }
 
     impl Resource for FargateProfile {
@@ -2467,7 +2877,48 @@ pub mod identity_provider_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EKS::IdentityProviderConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EKS::IdentityProviderConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EKS_IDENTITY_PROVIDER_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderConfigName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Oidc",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Oidc",
+                "/properties/Type",
+                "/properties/IdentityProviderConfigName",
+                "/properties/ClusterName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["IdentityProviderConfigArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eks-identityproviderconfig.html",
+        };
     }
 
     impl Resource for IdentityProviderConfig {
@@ -2772,7 +3223,128 @@ pub mod nodegroup {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EKS::Nodegroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EKS::Nodegroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EKS_NODEGROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AmiType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CapacityType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DiskSize",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ForceUpdateEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceTypes",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Labels",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchTemplate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeRepairConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeRole",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodegroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReleaseVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemoteAccess",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScalingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subnets",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Taints",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UpdateConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Version",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WarmPoolConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/CapacityType",
+                "/properties/NodegroupName",
+                "/properties/RemoteAccess",
+                "/properties/NodeRole",
+                "/properties/ClusterName",
+                "/properties/InstanceTypes",
+                "/properties/DiskSize",
+                "/properties/AmiType",
+                "/properties/Subnets",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eks-nodegroup.html",
+        };
     }
 
     impl Resource for Nodegroup {
@@ -3435,7 +4007,62 @@ pub mod pod_identity_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EKS::PodIdentityAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EKS::PodIdentityAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EKS_POD_IDENTITY_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisableSessionTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Namespace",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceAccount",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterName",
+                "/properties/Namespace",
+                "/properties/ServiceAccount",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AssociationArn", "AssociationId", "ExternalId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eks-podidentityassociation.html",
+        };
     }
 
     impl Resource for PodIdentityAssociation {

@@ -225,7 +225,161 @@ pub mod cache_cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::CacheCluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::CacheCluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICACHE_CACHE_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AZMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoMinorVersionUpgrade",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheNodeType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheParameterGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheSecurityGroupNames",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheSubnetGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpDiscovery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogDeliveryConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationTopicArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumCacheNodes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredAvailabilityZone",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredAvailabilityZones",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredMaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotRetentionLimit",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitEncryptionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Port",
+                "/properties/SnapshotArns",
+                "/properties/SnapshotName",
+                "/properties/CacheSubnetGroupName",
+                "/properties/ClusterName",
+                "/properties/Engine",
+                "/properties/NetworkType",
+            ],
+            conditional_create_only: &[
+                "/properties/PreferredAvailabilityZones",
+                "/properties/IpDiscovery",
+            ],
+            attributes: &[
+                "ConfigurationEndpoint",
+                "ConfigurationEndpoint.Port",
+                "ConfigurationEndpoint.Address",
+                "RedisEndpoint",
+                "RedisEndpoint.Port",
+                "RedisEndpoint.Address",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-cachecluster.html",
+        };
     }
 
     impl Resource for CacheCluster {
@@ -500,7 +654,73 @@ pub mod global_replication_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::GlobalReplicationGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::GlobalReplicationGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICACHE_GLOBAL_REPLICATION_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutomaticFailoverEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheNodeType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheParameterGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalNodeGroupCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalReplicationGroupDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalReplicationGroupIdSuffix",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Members",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegionalConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["GlobalReplicationGroupId", "Status", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-globalreplicationgroup.html",
+        };
     }
 
     impl Resource for GlobalReplicationGroup {
@@ -719,7 +939,38 @@ pub mod parameter_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::ParameterGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::ParameterGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICACHE_PARAMETER_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CacheParameterGroupFamily",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Properties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CacheParameterGroupFamily"],
+            conditional_create_only: &[],
+            attributes: &["CacheParameterGroupName"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-parametergroup.html",
+        };
     }
 
     impl Resource for ParameterGroup {
@@ -1073,7 +1324,249 @@ pub mod replication_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::ReplicationGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::ReplicationGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICACHE_REPLICATION_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AtRestEncryptionEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthToken",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoMinorVersionUpgrade",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutomaticFailoverEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheNodeType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheParameterGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheSecurityGroupNames",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheSubnetGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataTieringEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Durability",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalReplicationGroupId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpDiscovery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogDeliveryConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiAZEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeGroupConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationTopicArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumCacheClusters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumNodeGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredCacheClusterAZs",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredMaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrimaryClusterId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicasPerNodeGroup",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationGroupDescription",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationGroupId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotRetentionLimit",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshottingClusterId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitEncryptionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitEncryptionMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AtRestEncryptionEnabled",
+                "/properties/CacheSubnetGroupName",
+                "/properties/DataTieringEnabled",
+                "/properties/GlobalReplicationGroupId",
+                "/properties/KmsKeyId",
+                "/properties/NetworkType",
+                "/properties/Port",
+                "/properties/PreferredCacheClusterAZs",
+                "/properties/ReplicationGroupId",
+                "/properties/SnapshotArns",
+                "/properties/SnapshotName",
+            ],
+            conditional_create_only: &[
+                "/properties/AuthToken",
+                "/properties/NodeGroupConfiguration",
+            ],
+            attributes: &[
+                "ConfigurationEndPoint",
+                "ConfigurationEndPoint.Address",
+                "ConfigurationEndPoint.Port",
+                "PrimaryEndPoint",
+                "PrimaryEndPoint.Address",
+                "PrimaryEndPoint.Port",
+                "ReadEndPoint",
+                "ReadEndPoint.Addresses",
+                "ReadEndPoint.AddressesList",
+                "ReadEndPoint.Ports",
+                "ReadEndPoint.PortsList",
+                "ReaderEndPoint",
+                "ReaderEndPoint.Address",
+                "ReaderEndPoint.Port",
+                "EffectiveDurability",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-replicationgroup.html",
+        };
     }
 
     impl Resource for ReplicationGroup {
@@ -1364,7 +1857,28 @@ pub mod security_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::SecurityGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::SecurityGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICACHE_SECURITY_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-securitygroup.html",
+        };
     }
 
     impl Resource for SecurityGroup {
@@ -1454,7 +1968,33 @@ pub mod security_group_ingress {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::SecurityGroupIngress";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::SecurityGroupIngress")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICACHE_SECURITY_GROUP_INGRESS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CacheSecurityGroupName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EC2SecurityGroupName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EC2SecurityGroupOwnerId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-securitygroupingress.html",
+        };
     }
 
     impl Resource for SecurityGroupIngress {
@@ -1637,7 +2177,124 @@ pub mod serverless_cache {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::ServerlessCache";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::ServerlessCache")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICACHE_SERVERLESS_CACHE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CacheUsageLimits",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DailySnapshotTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Endpoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FinalSnapshotName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MajorEngineVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReaderEndpoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerlessCacheName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotArnsToRestore",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotRetentionLimit",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserGroupId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ServerlessCacheName",
+                "/properties/KmsKeyId",
+                "/properties/SnapshotArnsToRestore",
+                "/properties/SubnetIds",
+                "/properties/NetworkType",
+                "/properties/ConnectionType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "FullEngineVersion",
+                "CreateTime",
+                "Status",
+                "Endpoint.Address",
+                "Endpoint.Port",
+                "ReaderEndpoint.Address",
+                "ReaderEndpoint.Port",
+                "ARN",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscache.html",
+        };
     }
 
     impl Resource for ServerlessCache {
@@ -1860,8 +2517,49 @@ pub mod serverless_cache_snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::ServerlessCacheSnapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::ServerlessCacheSnapshot")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ELASTICACHE_SERVERLESS_CACHE_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerlessCacheName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerlessCacheSnapshotName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ServerlessCacheSnapshotName",
+                "/properties/ServerlessCacheName",
+                "/properties/KmsKeyId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ARN",
+                "SnapshotType",
+                "Status",
+                "CreateTime",
+                "BytesUsedForCache",
+                "ServerlessCacheConfiguration",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-serverlesscachesnapshot.html",
+        };
     }
 
     impl Resource for ServerlessCacheSnapshot {
@@ -1977,7 +2675,72 @@ pub mod snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::Snapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::Snapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICACHE_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CacheClusterId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationGroupId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SnapshotName",
+                "/properties/CacheClusterId",
+                "/properties/ReplicationGroupId",
+                "/properties/KmsKeyId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "SnapshotStatus",
+                "SnapshotSource",
+                "CacheNodeType",
+                "Engine",
+                "EngineVersion",
+                "NumCacheNodes",
+                "NumNodeGroups",
+                "PreferredMaintenanceWindow",
+                "CacheParameterGroupName",
+                "CacheSubnetGroupName",
+                "SnapshotRetentionLimit",
+                "SnapshotWindow",
+                "TopicArn",
+                "Port",
+                "PreferredAvailabilityZone",
+                "VpcId",
+                "AutoMinorVersionUpgrade",
+                "AutomaticFailover",
+                "ReplicationGroupDescription",
+                "DataTiering",
+                "CacheClusterCreateTime",
+                "NodeSnapshots",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-snapshot.html",
+        };
     }
 
     impl Resource for Snapshot {
@@ -2176,7 +2939,38 @@ pub mod subnet_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::SubnetGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::SubnetGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICACHE_SUBNET_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CacheSubnetGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CacheSubnetGroupName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-subnetgroup.html",
+        };
     }
 
     impl Resource for SubnetGroup {
@@ -2280,7 +3074,58 @@ pub mod user {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::User";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::User")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICACHE_USER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessString",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NoPasswordRequired",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Passwords",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserId", "/properties/UserName"],
+            conditional_create_only: &[],
+            attributes: &["Status", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-user.html",
+        };
     }
 
     impl Resource for User {
@@ -2420,7 +3265,38 @@ pub mod user_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElastiCache::UserGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElastiCache::UserGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICACHE_USER_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserGroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserIds",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/UserGroupId"],
+            conditional_create_only: &[],
+            attributes: &["Status", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticache-usergroup.html",
+        };
     }
 
     impl Resource for UserGroup {

@@ -48,7 +48,33 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticBeanstalk::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticBeanstalk::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICBEANSTALK_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceLifecycleConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticbeanstalk-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -233,7 +259,54 @@ pub mod application_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticBeanstalk::ApplicationVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticBeanstalk::ApplicationVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICBEANSTALK_APPLICATION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BuildConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Process",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceBundle",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/SourceBundle",
+                "/properties/ApplicationName",
+                "/properties/ImageConfiguration",
+                "/properties/BuildConfiguration",
+                "/properties/Process",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticbeanstalk-applicationversion.html",
+        };
     }
 
     impl Resource for ApplicationVersion {
@@ -597,8 +670,59 @@ pub mod configuration_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticBeanstalk::ConfigurationTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticBeanstalk::ConfigurationTemplate")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ELASTICBEANSTALK_CONFIGURATION_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OptionSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlatformArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SolutionStackName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ApplicationName",
+                "/properties/EnvironmentId",
+                "/properties/PlatformArn",
+                "/properties/SolutionStackName",
+                "/properties/SourceConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["TemplateName"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticbeanstalk-configurationtemplate.html",
+        };
     }
 
     impl Resource for ConfigurationTemplate {
@@ -805,7 +929,85 @@ pub mod environment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticBeanstalk::Environment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticBeanstalk::Environment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICBEANSTALK_ENVIRONMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CNAMEPrefix",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OperationsRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OptionSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlatformArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SolutionStackName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionLabel",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/CNAMEPrefix",
+                "/properties/EnvironmentName",
+                "/properties/ApplicationName",
+                "/properties/SolutionStackName",
+                "/properties/Tier/Name",
+                "/properties/Tier/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &["EndpointURL"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticbeanstalk-environment.html",
+        };
     }
 
     impl Resource for Environment {

@@ -137,7 +137,109 @@ pub mod load_balancer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticLoadBalancing::LoadBalancer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticLoadBalancing::LoadBalancer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICLOADBALANCING_LOAD_BALANCER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessLoggingPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AppCookieStickinessPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZones",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionDrainingPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CrossZone",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheck",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Instances",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LBCookieStickinessPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Listeners",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoadBalancerName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scheme",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subnets",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/LoadBalancerName", "/properties/Scheme"],
+            conditional_create_only: &[
+                "/properties/AvailabilityZones",
+                "/properties/HealthCheck",
+                "/properties/Subnets",
+            ],
+            attributes: &[
+                "CanonicalHostedZoneName",
+                "CanonicalHostedZoneNameID",
+                "SourceSecurityGroup",
+                "SourceSecurityGroup.GroupName",
+                "DNSName",
+                "SourceSecurityGroup.OwnerAlias",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancing-loadbalancer.html",
+        };
     }
 
     impl Resource for LoadBalancer {

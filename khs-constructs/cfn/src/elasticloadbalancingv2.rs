@@ -94,7 +94,68 @@ pub mod listener {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticLoadBalancingV2::Listener";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticLoadBalancingV2::Listener")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICLOADBALANCINGV2_LISTENER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AlpnPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Certificates",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultActions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ListenerAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoadBalancerArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MutualAuthentication",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SslPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/LoadBalancerArn"],
+            conditional_create_only: &[],
+            attributes: &["ListenerArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listener.html",
+        };
     }
 
     impl Resource for Listener {
@@ -920,8 +981,28 @@ pub mod listener_certificate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticLoadBalancingV2::ListenerCertificate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticLoadBalancingV2::ListenerCertificate")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ELASTICLOADBALANCINGV2_LISTENER_CERTIFICATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Certificates",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ListenerArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ListenerArn"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listenercertificate.html",
+        };
     }
 
     impl Resource for ListenerCertificate {
@@ -1036,7 +1117,48 @@ pub mod listener_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticLoadBalancingV2::ListenerRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticLoadBalancingV2::ListenerRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICLOADBALANCINGV2_LISTENER_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Conditions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ListenerArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Transforms",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ListenerArn"],
+            conditional_create_only: &[],
+            attributes: &["RuleArn", "IsDefault"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-listenerrule.html",
+        };
     }
 
     impl Resource for ListenerRule {
@@ -2124,7 +2246,94 @@ pub mod load_balancer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticLoadBalancingV2::LoadBalancer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticLoadBalancingV2::LoadBalancer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICLOADBALANCINGV2_LOAD_BALANCER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EnableCapacityReservationProvisionStabilize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnablePrefixForIpv6SourceNat",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4IpamPoolId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoadBalancerAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinimumLoadBalancerCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scheme",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetMappings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subnets",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/Type", "/properties/Scheme"],
+            conditional_create_only: &[],
+            attributes: &[
+                "LoadBalancerName",
+                "LoadBalancerFullName",
+                "CanonicalHostedZoneID",
+                "LoadBalancerArn",
+                "DNSName",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-loadbalancer.html",
+        };
     }
 
     impl Resource for LoadBalancer {
@@ -2523,7 +2732,131 @@ pub mod target_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticLoadBalancingV2::TargetGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticLoadBalancingV2::TargetGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICLOADBALANCINGV2_TARGET_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckIntervalSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckPath",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckPort",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckProtocol",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckTimeoutSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthyThresholdCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Matcher",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtocolVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetControlPort",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetGroupAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Targets",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UnhealthyThresholdCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TargetType",
+                "/properties/ProtocolVersion",
+                "/properties/Port",
+                "/properties/Name",
+                "/properties/VpcId",
+                "/properties/Protocol",
+                "/properties/IpAddressType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "LoadBalancerArns",
+                "TargetGroupArn",
+                "TargetGroupName",
+                "TargetGroupFullName",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-targetgroup.html",
+        };
     }
 
     impl Resource for TargetGroup {
@@ -2885,7 +3218,43 @@ pub mod trust_store {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticLoadBalancingV2::TrustStore";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticLoadBalancingV2::TrustStore")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICLOADBALANCINGV2_TRUST_STORE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CaCertificatesBundleS3Bucket",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CaCertificatesBundleS3Key",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CaCertificatesBundleS3ObjectVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["TrustStoreArn", "Status", "NumberOfCaCertificates"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-truststore.html",
+        };
     }
 
     impl Resource for TrustStore {
@@ -2967,8 +3336,31 @@ pub mod trust_store_revocation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElasticLoadBalancingV2::TrustStoreRevocation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElasticLoadBalancingV2::TrustStoreRevocation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ELASTICLOADBALANCINGV2_TRUST_STORE_REVOCATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RevocationContents",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrustStoreArn",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TrustStoreArn",
+                "/properties/RevocationContents",
+            ],
+            conditional_create_only: &[],
+            attributes: &["RevocationId", "TrustStoreRevocations"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticloadbalancingv2-truststorerevocation.html",
+        };
     }
 
     impl Resource for TrustStoreRevocation {

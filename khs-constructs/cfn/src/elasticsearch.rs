@@ -129,7 +129,93 @@ pub mod domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Elasticsearch::Domain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Elasticsearch::Domain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELASTICSEARCH_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessPolicies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AdvancedOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AdvancedSecurityOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CognitoOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainEndpointOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EBSOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ElasticsearchClusterConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ElasticsearchVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionAtRestOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogPublishingOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeToNodeEncryptionOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VPCOptions",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName"],
+            conditional_create_only: &[],
+            attributes: &["Id", "DomainArn", "DomainEndpoint", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elasticsearch-domain.html",
+        };
     }
 
     impl Resource for Domain {

@@ -55,7 +55,38 @@ pub mod dictionary {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElementalInference::Dictionary";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElementalInference::Dictionary")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELEMENTALINFERENCE_DICTIONARY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Entries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Language",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elementalinference-dictionary.html",
+        };
     }
 
     impl Resource for Dictionary {
@@ -187,7 +218,38 @@ pub mod feed {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ElementalInference::Feed";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ElementalInference::Feed")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ELEMENTALINFERENCE_FEED;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Outputs",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "DataEndpoints", "Id"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-elementalinference-feed.html",
+        };
     }
 
     impl Resource for Feed {

@@ -223,7 +223,175 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMR::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMR::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMR_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalInfo",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Applications",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoScalingRole",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoTerminationPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BootstrapActions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configurations",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomAmiId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EbsRootVolumeIops",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EbsRootVolumeSize",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EbsRootVolumeThroughput",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Instances",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobFlowRole",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KerberosAttributes",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogEncryptionKmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogUri",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedScalingPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OSReleaseLabel",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlacementGroupConfigs",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReleaseLabel",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScaleDownBehavior",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceRole",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StepConcurrencyLevel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Steps",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VisibleToAllUsers",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Steps",
+                "/properties/EbsRootVolumeSize",
+                "/properties/SecurityConfiguration",
+                "/properties/ScaleDownBehavior",
+                "/properties/Configurations",
+                "/properties/ReleaseLabel",
+                "/properties/BootstrapActions",
+                "/properties/EbsRootVolumeIops",
+                "/properties/KerberosAttributes",
+                "/properties/ServiceRole",
+                "/properties/LogEncryptionKmsKeyId",
+                "/properties/Name",
+                "/properties/EbsRootVolumeThroughput",
+                "/properties/JobFlowRole",
+                "/properties/AdditionalInfo",
+                "/properties/LogUri",
+                "/properties/CustomAmiId",
+                "/properties/PlacementGroupConfigs",
+                "/properties/OSReleaseLabel",
+                "/properties/AutoScalingRole",
+                "/properties/Applications",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "MasterPublicDNS"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emr-cluster.html",
+        };
     }
 
     impl Resource for Cluster {
@@ -1628,7 +1796,63 @@ pub mod instance_fleet_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMR::InstanceFleetConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMR::InstanceFleetConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMR_INSTANCE_FLEET_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceFleetType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceTypeConfigs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LaunchSpecifications",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResizeSpecifications",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetOnDemandCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetSpotCapacity",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/LaunchSpecifications",
+                "/properties/ClusterId",
+                "/properties/InstanceFleetType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["InstanceFleetId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emr-instancefleetconfig.html",
+        };
     }
 
     impl Resource for InstanceFleetConfig {
@@ -2149,7 +2373,83 @@ pub mod instance_group_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMR::InstanceGroupConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMR::InstanceGroupConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMR_INSTANCE_GROUP_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoScalingPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BidPrice",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configurations",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomAmiId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EbsConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceCount",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceRole",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobFlowId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Market",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/InstanceRole",
+                "/properties/JobFlowId",
+                "/properties/Name",
+                "/properties/InstanceType",
+                "/properties/CustomAmiId",
+                "/properties/Configurations",
+                "/properties/EbsConfiguration",
+                "/properties/Market",
+                "/properties/BidPrice",
+            ],
+            conditional_create_only: &[],
+            attributes: &["InstanceGroupId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emr-instancegroupconfig.html",
+        };
     }
 
     impl Resource for InstanceGroupConfig {
@@ -2601,7 +2901,28 @@ pub mod security_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMR::SecurityConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMR::SecurityConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMR_SECURITY_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/SecurityConfiguration"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emr-securityconfiguration.html",
+        };
     }
 
     impl Resource for SecurityConfiguration {
@@ -2693,7 +3014,55 @@ pub mod step {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMR::Step";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMR::Step")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMR_STEP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActionOnFailure",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HadoopJarStep",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobFlowId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogUri",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/JobFlowId",
+                "/properties/HadoopJarStep",
+                "/properties/Name",
+                "/properties/ActionOnFailure",
+                "/properties/LogUri",
+                "/properties/EncryptionKeyArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emr-step.html",
+        };
     }
 
     impl Resource for Step {
@@ -2927,7 +3296,114 @@ pub mod studio {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMR::Studio";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMR::Studio")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMR_STUDIO;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthMode",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultS3Location",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineSecurityGroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdcInstanceArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdcUserAssignment",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdpAuthUrl",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdpRelayStateParameterName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceRole",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrustedIdentityPropagationEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserRole",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceSecurityGroupId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AuthMode",
+                "/properties/EngineSecurityGroupId",
+                "/properties/ServiceRole",
+                "/properties/UserRole",
+                "/properties/VpcId",
+                "/properties/WorkspaceSecurityGroupId",
+                "/properties/TrustedIdentityPropagationEnabled",
+                "/properties/IdcUserAssignment",
+                "/properties/IdcInstanceArn",
+                "/properties/EncryptionKeyArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["StudioId", "Arn", "Url"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emr-studio.html",
+        };
     }
 
     impl Resource for Studio {
@@ -3084,7 +3560,42 @@ pub mod studio_session_mapping {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMR::StudioSessionMapping";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMR::StudioSessionMapping")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMR_STUDIO_SESSION_MAPPING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IdentityName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionPolicyArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StudioId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/StudioId",
+                "/properties/IdentityType",
+                "/properties/IdentityName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emr-studiosessionmapping.html",
+        };
     }
 
     impl Resource for StudioSessionMapping {
@@ -3170,7 +3681,28 @@ pub mod wal_workspace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMR::WALWorkspace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMR::WALWorkspace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMR_WAL_WORKSPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WALWorkspaceName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/WALWorkspaceName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emr-walworkspace.html",
+        };
     }
 
     impl Resource for WalWorkspace {

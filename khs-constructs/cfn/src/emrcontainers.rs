@@ -92,7 +92,77 @@ pub mod endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMRContainers::Endpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMRContainers::Endpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMRCONTAINERS_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationOverrides",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReleaseLabel",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionIdleTimeoutInMinutes",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualClusterId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/VirtualClusterId",
+                "/properties/Type",
+                "/properties/ReleaseLabel",
+                "/properties/ExecutionRoleArn",
+                "/properties/ConfigurationOverrides",
+                "/properties/SessionIdleTimeoutInMinutes",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Id",
+                "ServerUrl",
+                "State",
+                "StateDetails",
+                "FailureReason",
+                "CreatedAt",
+                "SecurityGroup",
+                "CertificateAuthority",
+                "AuthProxyUrl",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emrcontainers-endpoint.html",
+        };
     }
 
     impl Resource for Endpoint {
@@ -410,7 +480,37 @@ pub mod job_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMRContainers::JobTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMRContainers::JobTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMRCONTAINERS_JOB_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "JobTemplateData",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/JobTemplateData",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn", "CreatedAt", "CreatedBy"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emrcontainers-jobtemplate.html",
+        };
     }
 
     impl Resource for JobTemplate {
@@ -835,7 +935,42 @@ pub mod security_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMRContainers::SecurityConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMRContainers::SecurityConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMRCONTAINERS_SECURITY_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContainerProvider",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityConfigurationData",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SecurityConfigurationData",
+                "/properties/Name",
+                "/properties/ContainerProvider",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emrcontainers-securityconfiguration.html",
+        };
     }
 
     impl Resource for SecurityConfiguration {
@@ -1449,7 +1584,48 @@ pub mod virtual_cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMRContainers::VirtualCluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMRContainers::VirtualCluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMRCONTAINERS_VIRTUAL_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContainerProvider",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityConfigurationId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ContainerProvider",
+                "/properties/Name",
+                "/properties/SecurityConfigurationId",
+                "/properties/SessionEnabled",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emrcontainers-virtualcluster.html",
+        };
     }
 
     impl Resource for VirtualCluster {

@@ -167,7 +167,117 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EMRServerless::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EMRServerless::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EMRSERVERLESS_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Architecture",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoStartConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoStopConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityCenterConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InitialCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InteractiveConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitoringConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReleaseLabel",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuntimeConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchedulerConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkerTypeSpecifications",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/Type"],
+            conditional_create_only: &[
+                "/properties/Architecture",
+                "/properties/ReleaseLabel",
+                "/properties/WorkerTypeSpecifications",
+                "/properties/MaximumCapacity",
+                "/properties/InitialCapacity",
+                "/properties/AutoStartConfiguration",
+                "/properties/AutoStopConfiguration",
+                "/properties/NetworkConfiguration",
+                "/properties/ImageConfiguration",
+                "/properties/MonitoringConfiguration",
+                "/properties/RuntimeConfiguration",
+                "/properties/InteractiveConfiguration",
+                "/properties/SchedulerConfiguration",
+            ],
+            attributes: &["Arn", "ApplicationId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-emrserverless-application.html",
+        };
     }
 
     impl Resource for Application {

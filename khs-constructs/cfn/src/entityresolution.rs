@@ -89,7 +89,58 @@ pub mod id_mapping_workflow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EntityResolution::IdMappingWorkflow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EntityResolution::IdMappingWorkflow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ENTITYRESOLUTION_ID_MAPPING_WORKFLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdMappingIncrementalRunConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdMappingTechniques",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputSourceConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutputSourceConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkflowName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/WorkflowName"],
+            conditional_create_only: &[],
+            attributes: &["WorkflowArn", "UpdatedAt", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-entityresolution-idmappingworkflow.html",
+        };
     }
 
     impl Resource for IdMappingWorkflow {
@@ -584,7 +635,53 @@ pub mod id_namespace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EntityResolution::IdNamespace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EntityResolution::IdNamespace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ENTITYRESOLUTION_ID_NAMESPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdMappingWorkflowProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdNamespaceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputSourceConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/IdNamespaceName"],
+            conditional_create_only: &[],
+            attributes: &["IdNamespaceArn", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-entityresolution-idnamespace.html",
+        };
     }
 
     impl Resource for IdNamespace {
@@ -996,7 +1093,61 @@ pub mod matching_workflow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EntityResolution::MatchingWorkflow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EntityResolution::MatchingWorkflow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ENTITYRESOLUTION_MATCHING_WORKFLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IncrementalRunConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputSourceConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutputSourceConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResolutionTechniques",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkflowName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/WorkflowName",
+                "/properties/ResolutionTechniques/EnableRealTimeMatching",
+            ],
+            conditional_create_only: &[],
+            attributes: &["WorkflowArn", "UpdatedAt", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-entityresolution-matchingworkflow.html",
+        };
     }
 
     impl Resource for MatchingWorkflow {
@@ -1588,7 +1739,48 @@ pub mod policy_statement {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EntityResolution::PolicyStatement";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EntityResolution::PolicyStatement")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ENTITYRESOLUTION_POLICY_STATEMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Action",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Arn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Condition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Effect",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StatementId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/StatementId", "/properties/Arn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-entityresolution-policystatement.html",
+        };
     }
 
     impl Resource for PolicyStatement {
@@ -1688,7 +1880,38 @@ pub mod schema_mapping {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EntityResolution::SchemaMapping";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EntityResolution::SchemaMapping")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ENTITYRESOLUTION_SCHEMA_MAPPING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MappedInputFields",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchemaName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SchemaName"],
+            conditional_create_only: &[],
+            attributes: &["SchemaArn", "CreatedAt", "UpdatedAt", "HasWorkflows"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-entityresolution-schemamapping.html",
+        };
     }
 
     impl Resource for SchemaMapping {

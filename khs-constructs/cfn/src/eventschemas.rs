@@ -53,7 +53,38 @@ pub mod discoverer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EventSchemas::Discoverer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EventSchemas::Discoverer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EVENTSCHEMAS_DISCOVERER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CrossAccount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SourceArn"],
+            conditional_create_only: &[],
+            attributes: &["DiscovererArn", "DiscovererId", "State"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eventschemas-discoverer.html",
+        };
     }
 
     impl Resource for Discoverer {
@@ -140,7 +171,33 @@ pub mod registry {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EventSchemas::Registry";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EventSchemas::Registry")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EVENTSCHEMAS_REGISTRY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegistryName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RegistryName"],
+            conditional_create_only: &[],
+            attributes: &["RegistryArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eventschemas-registry.html",
+        };
     }
 
     impl Resource for Registry {
@@ -220,7 +277,33 @@ pub mod registry_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EventSchemas::RegistryPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EventSchemas::RegistryPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EVENTSCHEMAS_REGISTRY_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegistryName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RevisionId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eventschemas-registrypolicy.html",
+        };
     }
 
     impl Resource for RegistryPolicy {
@@ -325,7 +408,53 @@ pub mod schema {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EventSchemas::Schema";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EventSchemas::Schema")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EVENTSCHEMAS_SCHEMA;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegistryName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchemaName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SchemaName", "/properties/RegistryName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "SchemaArn",
+                "LastModified",
+                "VersionCreatedDate",
+                "SchemaVersion",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eventschemas-schema.html",
+        };
     }
 
     impl Resource for Schema {

@@ -65,7 +65,43 @@ pub mod event_bus {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EventsV2::EventBus";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EventsV2::EventBus")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EVENTSV2_EVENT_BUS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["EventBusArn", "State", "CreationTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eventsv2-eventbus.html",
+        };
     }
 
     impl Resource for EventBus {
@@ -216,7 +252,53 @@ pub mod event_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EventsV2::EventSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EventsV2::EventSource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EVENTSV2_EVENT_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventBusArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/EventBusArn",
+                "/properties/Configuration/PartnerEventsConfiguration/PartnerEventSourceArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "EventSourceArn",
+                "State",
+                "Revoked",
+                "CreationTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eventsv2-eventsource.html",
+        };
     }
 
     impl Resource for EventSource {
@@ -428,7 +510,28 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EventsV2::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EventsV2::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EVENTSV2_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EventBusArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/EventBusArn"],
+            conditional_create_only: &[],
+            attributes: &["RevisionId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eventsv2-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {
@@ -603,7 +706,110 @@ pub mod subscriber {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EventsV2::Subscriber";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EventsV2::Subscriber")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EVENTSV2_SUBSCRIBER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BatchConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventBusArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InvokeConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OnFailureConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PointInTimeConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResumePosition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetryPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartingPosition",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Transformer",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/EventBusArn",
+                "/properties/InvokeConfiguration/TargetArn",
+                "/properties/Type",
+                "/properties/StartingPosition",
+                "/properties/PointInTimeConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "SubscriberArn",
+                "BusName",
+                "CreationTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eventsv2-subscriber.html",
+        };
     }
 
     impl Resource for Subscriber {

@@ -124,7 +124,109 @@ pub mod environment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::EVS::Environment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::EVS::Environment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::EVS_ENVIRONMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectivityInfo",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Hosts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InitialVlans",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseInfo",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceAccessSecurityGroups",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceAccessSubnetId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SiteId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TermsAccepted",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VcfHostnames",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VcfVersion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/EnvironmentName",
+                "/properties/VpcId",
+                "/properties/ServiceAccessSubnetId",
+                "/properties/VcfVersion",
+                "/properties/TermsAccepted",
+                "/properties/LicenseInfo",
+                "/properties/ConnectivityInfo",
+                "/properties/VcfHostnames",
+                "/properties/SiteId",
+                "/properties/KmsKeyId",
+                "/properties/ServiceAccessSecurityGroups",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "EnvironmentId",
+                "Checks",
+                "EnvironmentArn",
+                "Credentials",
+                "EnvironmentState",
+                "StateDetails",
+                "CreatedAt",
+                "ModifiedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-evs-environment.html",
+        };
     }
 
     impl Resource for Environment {

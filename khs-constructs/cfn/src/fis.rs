@@ -96,7 +96,63 @@ pub mod experiment_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FIS::ExperimentTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FIS::ExperimentTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FIS_EXPERIMENT_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExperimentOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExperimentReportConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StopConditions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Targets",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ExperimentOptions/AccountTargeting"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fis-experimenttemplate.html",
+        };
     }
 
     impl Resource for ExperimentTemplate {
@@ -600,7 +656,38 @@ pub mod target_account_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FIS::TargetAccountConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FIS::TargetAccountConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FIS_TARGET_ACCOUNT_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExperimentTemplateId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ExperimentTemplateId", "/properties/AccountId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fis-targetaccountconfiguration.html",
+        };
     }
 
     impl Resource for TargetAccountConfiguration {

@@ -45,7 +45,33 @@ pub mod applications_list {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FMS::ApplicationsList";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FMS::ApplicationsList")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FMS_APPLICATIONS_LIST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppsList",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ListName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ListId", "CreateTime", "LastUpdateTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fms-applicationslist.html",
+        };
     }
 
     impl Resource for ApplicationsList {
@@ -178,7 +204,28 @@ pub mod notification_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FMS::NotificationChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FMS::NotificationChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FMS_NOTIFICATION_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "SnsRoleName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnsTopicArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/SnsTopicArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fms-notificationchannel.html",
+        };
     }
 
     impl Resource for NotificationChannel {
@@ -330,7 +377,93 @@ pub mod policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FMS::Policy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FMS::Policy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FMS_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeleteAllPolicyResources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExcludeMap",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExcludeResourceTags",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IncludeMap",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemediationEnabled",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceSetIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTagLogicalOperator",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTypeList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourcesCleanUp",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityServicePolicyData",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fms-policy.html",
+        };
     }
 
     impl Resource for Policy {
@@ -855,7 +988,33 @@ pub mod protocols_list {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FMS::ProtocolsList";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FMS::ProtocolsList")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FMS_PROTOCOLS_LIST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ListName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtocolsList",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ListId", "CreateTime", "LastUpdateTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fms-protocolslist.html",
+        };
     }
 
     impl Resource for ProtocolsList {
@@ -962,7 +1121,43 @@ pub mod resource_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FMS::ResourceSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FMS::ResourceSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FMS_RESOURCE_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTypeList",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fms-resourceset.html",
+        };
     }
 
     impl Resource for ResourceSet {

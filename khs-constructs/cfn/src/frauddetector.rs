@@ -80,7 +80,66 @@ pub mod detector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FraudDetector::Detector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FraudDetector::Detector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FRAUDDETECTOR_DETECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssociatedModels",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DetectorId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DetectorVersionStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleExecutionMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rules",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DetectorId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "DetectorVersionId",
+                "CreatedTime",
+                "LastUpdatedTime",
+                "EventType.Arn",
+                "EventType.CreatedTime",
+                "EventType.LastUpdatedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-frauddetector-detector.html",
+        };
     }
 
     impl Resource for Detector {
@@ -829,7 +888,33 @@ pub mod entity_type {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FraudDetector::EntityType";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FraudDetector::EntityType")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FRAUDDETECTOR_ENTITY_TYPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-frauddetector-entitytype.html",
+        };
     }
 
     impl Resource for EntityType {
@@ -935,7 +1020,48 @@ pub mod event_type {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FraudDetector::EventType";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FraudDetector::EventType")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FRAUDDETECTOR_EVENT_TYPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EntityTypes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventVariables",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Labels",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-frauddetector-eventtype.html",
+        };
     }
 
     impl Resource for EventType {
@@ -1394,7 +1520,33 @@ pub mod label {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FraudDetector::Label";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FraudDetector::Label")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FRAUDDETECTOR_LABEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-frauddetector-label.html",
+        };
     }
 
     impl Resource for Label {
@@ -1495,7 +1647,43 @@ pub mod list {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FraudDetector::List";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FraudDetector::List")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FRAUDDETECTOR_LIST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Elements",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VariableType",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-frauddetector-list.html",
+        };
     }
 
     impl Resource for ListProperty {
@@ -1584,7 +1772,33 @@ pub mod outcome {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FraudDetector::Outcome";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FraudDetector::Outcome")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FRAUDDETECTOR_OUTCOME;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-frauddetector-outcome.html",
+        };
     }
 
     impl Resource for Outcome {
@@ -1705,7 +1919,53 @@ pub mod variable {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FraudDetector::Variable";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FraudDetector::Variable")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FRAUDDETECTOR_VARIABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataSource",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultValue",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VariableType",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-frauddetector-variable.html",
+        };
     }
 
     impl Resource for Variable {

@@ -41,7 +41,34 @@ pub mod backup {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FSx::Backup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FSx::Backup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FSX_BACKUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FileSystemId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "BackupId",
+                "ResourceARN",
+                "Lifecycle",
+                "Type",
+                "CreationTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fsx-backup.html",
+        };
     }
 
     impl Resource for Backup {
@@ -178,7 +205,58 @@ pub mod data_repository_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FSx::DataRepositoryAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FSx::DataRepositoryAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FSX_DATA_REPOSITORY_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BatchImportMetaDataOnCreate",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataRepositoryPath",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemPath",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImportedFileChunkSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FileSystemId",
+                "/properties/FileSystemPath",
+                "/properties/DataRepositoryPath",
+                "/properties/BatchImportMetaDataOnCreate",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AssociationId", "ResourceARN"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fsx-datarepositoryassociation.html",
+        };
     }
 
     impl Resource for DataRepositoryAssociation {
@@ -399,7 +477,92 @@ pub mod file_cache {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FSx::FileCache";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FSx::FileCache")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FSX_FILE_CACHE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CopyTagsToDataRepositoryAssociations",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataRepositoryAssociations",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileCacheType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileCacheTypeVersion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LustreConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageCapacity",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FileCacheType",
+                "/properties/FileCacheTypeVersion",
+                "/properties/StorageCapacity",
+                "/properties/SubnetIds",
+                "/properties/SecurityGroupIds",
+                "/properties/KmsKeyId",
+                "/properties/CopyTagsToDataRepositoryAssociations",
+                "/properties/DataRepositoryAssociations",
+                "/properties/LustreConfiguration/PerUnitStorageThroughput",
+                "/properties/LustreConfiguration/DeploymentType",
+                "/properties/LustreConfiguration/MetadataConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ResourceARN",
+                "FileCacheId",
+                "DNSName",
+                "VpcId",
+                "NetworkInterfaceIds",
+                "DataRepositoryAssociationIds",
+                "OwnerId",
+                "CreationTime",
+                "Lifecycle",
+                "LustreConfiguration.MountName",
+                "LustreConfiguration.LogConfiguration",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fsx-filecache.html",
+        };
     }
 
     impl Resource for FileCache {
@@ -811,7 +974,100 @@ pub mod file_system {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FSx::FileSystem";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FSx::FileSystem")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FSX_FILE_SYSTEM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BackupId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemTypeVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LustreConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OntapConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OpenZFSConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WindowsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/KmsKeyId",
+                "/properties/SecurityGroupIds",
+                "/properties/FileSystemType",
+                "/properties/SubnetIds",
+                "/properties/BackupId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ResourceARN",
+                "Id",
+                "LustreMountName",
+                "RootVolumeId",
+                "DNSName",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fsx-filesystem.html",
+        };
     }
 
     impl Resource for FileSystem {
@@ -1743,7 +1999,53 @@ pub mod s3_access_point_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FSx::S3AccessPointAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FSx::S3AccessPointAttachment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FSX_S3_ACCESS_POINT_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OntapConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OpenZFSConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3AccessPoint",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Type",
+                "/properties/OntapConfiguration",
+                "/properties/OpenZFSConfiguration",
+                "/properties/S3AccessPoint",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "S3AccessPoint.ResourceARN",
+                "S3AccessPoint.Alias",
+                "Lifecycle",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fsx-s3accesspointattachment.html",
+        };
     }
 
     impl Resource for S3AccessPointAttachment {
@@ -2149,7 +2451,33 @@ pub mod snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FSx::Snapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FSx::Snapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FSX_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/VolumeId"],
+            conditional_create_only: &[],
+            attributes: &["ResourceARN", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fsx-snapshot.html",
+        };
     }
 
     impl Resource for Snapshot {
@@ -2265,7 +2593,52 @@ pub mod storage_virtual_machine {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FSx::StorageVirtualMachine";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FSx::StorageVirtualMachine")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FSX_STORAGE_VIRTUAL_MACHINE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActiveDirectoryConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RootVolumeSecurityStyle",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SvmAdminPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FileSystemId",
+                "/properties/Name",
+                "/properties/RootVolumeSecurityStyle",
+            ],
+            conditional_create_only: &[],
+            attributes: &["StorageVirtualMachineId", "ResourceARN", "UUID"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fsx-storagevirtualmachine.html",
+        };
     }
 
     impl Resource for StorageVirtualMachine {
@@ -2488,7 +2861,62 @@ pub mod volume {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::FSx::Volume";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::FSx::Volume")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::FSX_VOLUME;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BackupId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OntapConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OpenZFSConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeType",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/BackupId",
+                "/properties/VolumeType",
+                "/properties/OntapConfiguration/OntapVolumeType",
+                "/properties/OntapConfiguration/StorageVirtualMachineId",
+                "/properties/OntapConfiguration/VolumeStyle",
+                "/properties/OntapConfiguration/AggregateConfiguration",
+                "/properties/OntapConfiguration/AggregateConfiguration/Aggregates",
+                "/properties/OntapConfiguration/AggregateConfiguration/ConstituentsPerAggregate",
+                "/properties/OntapConfiguration/SnaplockConfiguration/SnaplockType",
+                "/properties/OpenZFSConfiguration/OriginSnapshot",
+                "/properties/OpenZFSConfiguration/OriginSnapshot/CopyStrategy",
+                "/properties/OpenZFSConfiguration/OriginSnapshot/SnapshotARN",
+                "/properties/OpenZFSConfiguration/ParentVolumeId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ResourceARN", "VolumeId", "UUID"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-fsx-volume.html",
+        };
     }
 
     impl Resource for Volume {

@@ -77,7 +77,64 @@ pub mod accelerator {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GlobalAccelerator::Accelerator";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GlobalAccelerator::Accelerator")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLOBALACCELERATOR_ACCELERATOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowLogsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowLogsS3Bucket",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowLogsS3Prefix",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddresses",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "AcceleratorArn",
+                "DnsName",
+                "Ipv4Addresses",
+                "Ipv6Addresses",
+                "DualStackDnsName",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-globalaccelerator-accelerator.html",
+        };
     }
 
     impl Resource for Accelerator {
@@ -209,8 +266,38 @@ pub mod cross_account_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GlobalAccelerator::CrossAccountAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GlobalAccelerator::CrossAccountAttachment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::GLOBALACCELERATOR_CROSS_ACCOUNT_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principals",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AttachmentArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-globalaccelerator-crossaccountattachment.html",
+        };
     }
 
     impl Resource for CrossAccountAttachment {
@@ -378,7 +465,68 @@ pub mod endpoint_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GlobalAccelerator::EndpointGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GlobalAccelerator::EndpointGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLOBALACCELERATOR_ENDPOINT_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EndpointConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointGroupRegion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckIntervalSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckPath",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckPort",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckProtocol",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ListenerArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortOverrides",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThresholdCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficDialPercentage",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/EndpointGroupRegion", "/properties/ListenerArn"],
+            conditional_create_only: &[],
+            attributes: &["EndpointGroupArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-globalaccelerator-endpointgroup.html",
+        };
     }
 
     impl Resource for EndpointGroup {
@@ -563,7 +711,38 @@ pub mod listener {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GlobalAccelerator::Listener";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GlobalAccelerator::Listener")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLOBALACCELERATOR_LISTENER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceleratorArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientAffinity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortRanges",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AcceleratorArn"],
+            conditional_create_only: &[],
+            attributes: &["ListenerArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-globalaccelerator-listener.html",
+        };
     }
 
     impl Resource for Listener {

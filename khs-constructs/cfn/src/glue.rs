@@ -61,7 +61,44 @@ pub mod blueprint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Blueprint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Blueprint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_BLUEPRINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BlueprintLocation",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Status",
+                "CreatedOn",
+                "LastModifiedOn",
+                "ParameterSpec",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-blueprint.html",
+        };
     }
 
     impl Resource for Blueprint {
@@ -225,7 +262,82 @@ pub mod catalog {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Catalog";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Catalog")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_CATALOG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowFullTableExternalDataAccess",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CatalogProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreateDatabaseDefaultPermissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreateTableDefaultPermissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FederatedCatalog",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OverwriteChildResourcePermissionsWithDefault",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetRedshiftCatalog",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CatalogId",
+                "ResourceArn",
+                "CreateTime",
+                "UpdateTime",
+                "CatalogProperties.DataLakeAccessProperties.ManagedWorkgroupName",
+                "CatalogProperties.DataLakeAccessProperties.ManagedWorkgroupStatus",
+                "CatalogProperties.DataLakeAccessProperties.RedshiftDatabaseName",
+                "CatalogProperties.CustomProperties",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-catalog.html",
+        };
     }
 
     impl Resource for Catalog {
@@ -635,7 +747,43 @@ pub mod classifier {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Classifier";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Classifier")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_CLASSIFIER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CsvClassifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GrokClassifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JsonClassifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "XMLClassifier",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/XMLClassifier/Name",
+                "/properties/CsvClassifier/Name",
+                "/properties/JsonClassifier/Name",
+                "/properties/GrokClassifier/Name",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Name"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-classifier.html",
+        };
     }
 
     impl Resource for Classifier {
@@ -915,7 +1063,33 @@ pub mod connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Connection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Connection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CatalogId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionInput",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CatalogId", "/properties/ConnectionInput/Name"],
+            conditional_create_only: &[],
+            attributes: &["Name"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-connection.html",
+        };
     }
 
     impl Resource for Connection {
@@ -1855,7 +2029,60 @@ pub mod connection_type {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::ConnectionType";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::ConnectionType")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_CONNECTION_TYPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionProperties",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorAuthenticationConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ConnectionType",
+                "/properties/IntegrationType",
+                "/properties/Description",
+                "/properties/RestConfiguration",
+                "/properties/ConnectionProperties",
+                "/properties/ConnectorAuthenticationConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConnectionTypeArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-connectiontype.html",
+        };
     }
 
     impl Resource for ConnectionType {
@@ -3256,7 +3483,88 @@ pub mod crawler {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Crawler";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Crawler")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_CRAWLER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Classifiers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CrawlerSecurityConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LakeFormationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecrawlPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchemaChangePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TablePrefix",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Targets",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-crawler.html",
+        };
     }
 
     impl Resource for Crawler {
@@ -3842,7 +4150,38 @@ pub mod custom_entity_type {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::CustomEntityType";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::CustomEntityType")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_CUSTOM_ENTITY_TYPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContextWords",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegexString",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-customentitytype.html",
+        };
     }
 
     impl Resource for CustomEntityType {
@@ -3903,8 +4242,28 @@ pub mod data_catalog_encryption_settings {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::DataCatalogEncryptionSettings";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::DataCatalogEncryptionSettings")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::GLUE_DATA_CATALOG_ENCRYPTION_SETTINGS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CatalogId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataCatalogEncryptionSettings",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CatalogId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-datacatalogencryptionsettings.html",
+        };
     }
 
     impl Resource for DataCatalogEncryptionSettings {
@@ -4102,7 +4461,48 @@ pub mod data_quality_ruleset {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::DataQualityRuleset";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::DataQualityRuleset")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_DATA_QUALITY_RULESET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ruleset",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetTable",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-dataqualityruleset.html",
+        };
     }
 
     impl Resource for DataQualityRuleset {
@@ -4200,7 +4600,33 @@ pub mod database {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Database";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Database")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_DATABASE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CatalogId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseInput",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/DatabaseName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-database.html",
+        };
     }
 
     impl Resource for Database {
@@ -4540,7 +4966,93 @@ pub mod dev_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::DevEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::DevEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_DEV_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Arguments",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExtraJarsS3Path",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExtraPythonLibsS3Path",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlueVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumberOfNodes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumberOfWorkers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicKeys",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkerType",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/EndpointName"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-devendpoint.html",
+        };
     }
 
     impl Resource for DevEndpoint {
@@ -4622,7 +5134,33 @@ pub mod identity_center_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::IdentityCenterConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::IdentityCenterConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_IDENTITY_CENTER_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scopes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserBackgroundSessionsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceArn"],
+            conditional_create_only: &[],
+            attributes: &["ApplicationArn", "AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-identitycenterconfiguration.html",
+        };
     }
 
     impl Resource for IdentityCenterConfiguration {
@@ -4754,7 +5292,71 @@ pub mod integration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Integration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Integration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_INTEGRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalEncryptionContext",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataFilter",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/IntegrationName",
+                "/properties/SourceArn",
+                "/properties/TargetArn",
+                "/properties/KmsKeyId",
+                "/properties/AdditionalEncryptionContext",
+                "/properties/IntegrationConfig",
+                "/properties/IntegrationConfig/RefreshInterval",
+            ],
+            conditional_create_only: &[],
+            attributes: &["IntegrationArn", "CreateTime", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-integration.html",
+        };
     }
 
     impl Resource for Integration {
@@ -4882,7 +5484,38 @@ pub mod integration_resource_property {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::IntegrationResourceProperty";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::IntegrationResourceProperty")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_INTEGRATION_RESOURCE_PROPERTY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceProcessingProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetProcessingProperties",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &["ResourcePropertyArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-integrationresourceproperty.html",
+        };
     }
 
     impl Resource for IntegrationResourceProperty {
@@ -5143,7 +5776,133 @@ pub mod job {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Job";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Job")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_JOB;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllocatedCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Command",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Connections",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultArguments",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionClass",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionProperty",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlueVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobRunQueuingEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogUri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxRetries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NonOverridableArguments",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationProperty",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumberOfWorkers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Timeout",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkerType",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-job.html",
+        };
     }
 
     impl Resource for Job {
@@ -5484,7 +6243,87 @@ pub mod ml_transform {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::MLTransform";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::MLTransform")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_ML_TRANSFORM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlueVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputRecordTables",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxRetries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumberOfWorkers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Timeout",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransformEncryption",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransformParameters",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkerType",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/InputRecordTables",
+                "/properties/TransformEncryption",
+                "/properties/TransformParameters/FindMatchesParameters/PrimaryKeyColumnName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["TransformId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-mltransform.html",
+        };
     }
 
     impl Resource for MlTransform {
@@ -5834,7 +6673,43 @@ pub mod partition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Partition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Partition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_PARTITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CatalogId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PartitionInput",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TableName",
+                "/properties/DatabaseName",
+                "/properties/CatalogId",
+                "/properties/PartitionInput/Values",
+            ],
+            conditional_create_only: &[],
+            attributes: &["IdentifierPartitionInputValues"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-partition.html",
+        };
     }
 
     impl Resource for Partition {
@@ -6191,7 +7066,33 @@ pub mod registry {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Registry";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Registry")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_REGISTRY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-registry.html",
+        };
     }
 
     impl Resource for Registry {
@@ -6300,7 +7201,63 @@ pub mod schema {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Schema";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Schema")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_SCHEMA;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CheckpointVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Compatibility",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataFormat",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Registry",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchemaDefinition",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Registry",
+                "/properties/Name",
+                "/properties/DataFormat",
+                "/properties/SchemaDefinition",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "InitialSchemaVersionId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-schema.html",
+        };
     }
 
     impl Resource for Schema {
@@ -6502,7 +7459,28 @@ pub mod schema_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::SchemaVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::SchemaVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_SCHEMA_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Schema",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchemaDefinition",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Schema", "/properties/SchemaDefinition"],
+            conditional_create_only: &[],
+            attributes: &["VersionId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-schemaversion.html",
+        };
     }
 
     impl Resource for SchemaVersion {
@@ -6616,7 +7594,37 @@ pub mod schema_version_metadata {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::SchemaVersionMetadata";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::SchemaVersionMetadata")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_SCHEMA_VERSION_METADATA;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Key",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchemaVersionId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Value",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/SchemaVersionId",
+                "/properties/Key",
+                "/properties/Value",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-schemaversionmetadata.html",
+        };
     }
 
     impl Resource for SchemaVersionMetadata {
@@ -6677,7 +7685,28 @@ pub mod security_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::SecurityConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::SecurityConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_SECURITY_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-securityconfiguration.html",
+        };
     }
 
     impl Resource for SecurityConfiguration {
@@ -6986,7 +8015,108 @@ pub mod session {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Session";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Session")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_SESSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Command",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Connections",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultArguments",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlueVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Id",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdleTimeout",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxCapacity",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumberOfWorkers",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequestOrigin",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Timeout",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkerType",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Id",
+                "/properties/Description",
+                "/properties/Role",
+                "/properties/Command",
+                "/properties/Timeout",
+                "/properties/IdleTimeout",
+                "/properties/DefaultArguments",
+                "/properties/Connections",
+                "/properties/MaxCapacity",
+                "/properties/NumberOfWorkers",
+                "/properties/WorkerType",
+                "/properties/SecurityConfiguration",
+                "/properties/GlueVersion",
+                "/properties/RequestOrigin",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedOn", "Status", "Progress"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-session.html",
+        };
     }
 
     impl Resource for Session {
@@ -7190,7 +8320,48 @@ pub mod table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Table";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Table")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CatalogId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OpenTableFormatInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableInput",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DatabaseName",
+                "/properties/CatalogId",
+                "/properties/TableInput/Name",
+                "/properties/Name",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-table.html",
+        };
     }
 
     impl Resource for Table {
@@ -8080,7 +9251,48 @@ pub mod table_optimizer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::TableOptimizer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::TableOptimizer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_TABLE_OPTIMIZER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CatalogId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableOptimizerConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TableName",
+                "/properties/DatabaseName",
+                "/properties/Type",
+                "/properties/CatalogId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-tableoptimizer.html",
+        };
     }
 
     impl Resource for TableOptimizer {
@@ -8470,7 +9682,72 @@ pub mod trigger {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Trigger";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Trigger")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_TRIGGER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventBatchingCondition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Predicate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartOnCreation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkflowName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/WorkflowName",
+                "/properties/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-trigger.html",
+        };
     }
 
     impl Resource for Trigger {
@@ -8853,7 +10130,38 @@ pub mod usage_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::UsageProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::UsageProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_USAGE_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["CreatedOn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-usageprofile.html",
+        };
     }
 
     impl Resource for UsageProfile {
@@ -9021,7 +10329,57 @@ pub mod user_defined_function {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::UserDefinedFunction";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::UserDefinedFunction")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_USER_DEFINED_FUNCTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClassName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnerName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnerType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceUris",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DatabaseName",
+                "/properties/FunctionName",
+                "/properties/FunctionType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-userdefinedfunction.html",
+        };
     }
 
     impl Resource for UserDefinedFunction {
@@ -9226,7 +10584,43 @@ pub mod workflow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Glue::Workflow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Glue::Workflow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GLUE_WORKFLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultRunProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxConcurrentRuns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-glue-workflow.html",
+        };
     }
 
     impl Resource for Workflow {

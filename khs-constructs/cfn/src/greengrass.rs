@@ -47,7 +47,33 @@ pub mod connector_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::ConnectorDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::ConnectorDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_CONNECTOR_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InitialVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InitialVersion"],
+            conditional_create_only: &[],
+            attributes: &["LatestVersionArn", "Arn", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-connectordefinition.html",
+        };
     }
 
     impl Resource for ConnectorDefinition {
@@ -185,8 +211,31 @@ pub mod connector_definition_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::ConnectorDefinitionVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::ConnectorDefinitionVersion")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::GREENGRASS_CONNECTOR_DEFINITION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorDefinitionId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Connectors",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ConnectorDefinitionId",
+                "/properties/Connectors",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-connectordefinitionversion.html",
+        };
     }
 
     impl Resource for ConnectorDefinitionVersion {
@@ -302,7 +351,33 @@ pub mod core_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::CoreDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::CoreDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_CORE_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InitialVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InitialVersion"],
+            conditional_create_only: &[],
+            attributes: &["LatestVersionArn", "Arn", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-coredefinition.html",
+        };
     }
 
     impl Resource for CoreDefinition {
@@ -446,7 +521,28 @@ pub mod core_definition_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::CoreDefinitionVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::CoreDefinitionVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_CORE_DEFINITION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CoreDefinitionId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Cores",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Cores", "/properties/CoreDefinitionId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-coredefinitionversion.html",
+        };
     }
 
     impl Resource for CoreDefinitionVersion {
@@ -568,7 +664,33 @@ pub mod device_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::DeviceDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::DeviceDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_DEVICE_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InitialVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InitialVersion"],
+            conditional_create_only: &[],
+            attributes: &["LatestVersionArn", "Arn", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-devicedefinition.html",
+        };
     }
 
     impl Resource for DeviceDefinition {
@@ -712,7 +834,28 @@ pub mod device_definition_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::DeviceDefinitionVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::DeviceDefinitionVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_DEVICE_DEFINITION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeviceDefinitionId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Devices",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/DeviceDefinitionId", "/properties/Devices"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-devicedefinitionversion.html",
+        };
     }
 
     impl Resource for DeviceDefinitionVersion {
@@ -834,7 +977,33 @@ pub mod function_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::FunctionDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::FunctionDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_FUNCTION_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InitialVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InitialVersion"],
+            conditional_create_only: &[],
+            attributes: &["LatestVersionArn", "Arn", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-functiondefinition.html",
+        };
     }
 
     impl Resource for FunctionDefinition {
@@ -1150,8 +1319,37 @@ pub mod function_definition_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::FunctionDefinitionVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::FunctionDefinitionVersion")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::GREENGRASS_FUNCTION_DEFINITION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionDefinitionId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Functions",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Functions",
+                "/properties/FunctionDefinitionId",
+                "/properties/DefaultConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-functiondefinitionversion.html",
+        };
     }
 
     impl Resource for FunctionDefinitionVersion {
@@ -1439,7 +1637,38 @@ pub mod group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::Group";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::Group")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InitialVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InitialVersion"],
+            conditional_create_only: &[],
+            attributes: &["LatestVersionArn", "RoleAttachedAt", "Id", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-group.html",
+        };
     }
 
     impl Resource for Group {
@@ -1652,7 +1881,67 @@ pub mod group_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::GroupVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::GroupVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_GROUP_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorDefinitionVersionArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CoreDefinitionVersionArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeviceDefinitionVersionArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionDefinitionVersionArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggerDefinitionVersionArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceDefinitionVersionArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscriptionDefinitionVersionArn",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/CoreDefinitionVersionArn",
+                "/properties/DeviceDefinitionVersionArn",
+                "/properties/ConnectorDefinitionVersionArn",
+                "/properties/SubscriptionDefinitionVersionArn",
+                "/properties/LoggerDefinitionVersionArn",
+                "/properties/GroupId",
+                "/properties/ResourceDefinitionVersionArn",
+                "/properties/FunctionDefinitionVersionArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-groupversion.html",
+        };
     }
 
     impl Resource for GroupVersion {
@@ -1731,7 +2020,33 @@ pub mod logger_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::LoggerDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::LoggerDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_LOGGER_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InitialVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InitialVersion"],
+            conditional_create_only: &[],
+            attributes: &["LatestVersionArn", "Arn", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-loggerdefinition.html",
+        };
     }
 
     impl Resource for LoggerDefinition {
@@ -1881,7 +2196,28 @@ pub mod logger_definition_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::LoggerDefinitionVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::LoggerDefinitionVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_LOGGER_DEFINITION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LoggerDefinitionId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Loggers",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/LoggerDefinitionId", "/properties/Loggers"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-loggerdefinitionversion.html",
+        };
     }
 
     impl Resource for LoggerDefinitionVersion {
@@ -2009,7 +2345,33 @@ pub mod resource_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::ResourceDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::ResourceDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_RESOURCE_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InitialVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InitialVersion"],
+            conditional_create_only: &[],
+            attributes: &["LatestVersionArn", "Id", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-resourcedefinition.html",
+        };
     }
 
     impl Resource for ResourceDefinition {
@@ -2414,8 +2776,28 @@ pub mod resource_definition_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::ResourceDefinitionVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::ResourceDefinitionVersion")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::GREENGRASS_RESOURCE_DEFINITION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResourceDefinitionId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resources",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Resources", "/properties/ResourceDefinitionId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-resourcedefinitionversion.html",
+        };
     }
 
     impl Resource for ResourceDefinitionVersion {
@@ -2798,7 +3180,33 @@ pub mod subscription_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::SubscriptionDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::SubscriptionDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASS_SUBSCRIPTION_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InitialVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InitialVersion"],
+            conditional_create_only: &[],
+            attributes: &["LatestVersionArn", "Arn", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-subscriptiondefinition.html",
+        };
     }
 
     impl Resource for SubscriptionDefinition {
@@ -2942,8 +3350,31 @@ pub mod subscription_definition_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Greengrass::SubscriptionDefinitionVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Greengrass::SubscriptionDefinitionVersion")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::GREENGRASS_SUBSCRIPTION_DEFINITION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "SubscriptionDefinitionId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subscriptions",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Subscriptions",
+                "/properties/SubscriptionDefinitionId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrass-subscriptiondefinitionversion.html",
+        };
     }
 
     impl Resource for SubscriptionDefinitionVersion {

@@ -46,7 +46,33 @@ pub mod component_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GreengrassV2::ComponentVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GreengrassV2::ComponentVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASSV2_COMPONENT_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InlineRecipe",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LambdaFunction",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/LambdaFunction", "/properties/InlineRecipe"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ComponentName", "ComponentVersion"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrassv2-componentversion.html",
+        };
     }
 
     impl Resource for ComponentVersion {
@@ -604,7 +630,60 @@ pub mod deployment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GreengrassV2::Deployment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GreengrassV2::Deployment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GREENGRASSV2_DEPLOYMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Components",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentPolicies",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IotJobConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParentTargetArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TargetArn",
+                "/properties/ParentTargetArn",
+                "/properties/DeploymentName",
+                "/properties/Components",
+                "/properties/IotJobConfiguration",
+                "/properties/DeploymentPolicies",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DeploymentId"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-greengrassv2-deployment.html",
+        };
     }
 
     impl Resource for Deployment {

@@ -45,7 +45,33 @@ pub mod config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GroundStation::Config";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GroundStation::Config")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GROUNDSTATION_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfigData",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "Type"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-groundstation-config.html",
+        };
     }
 
     impl Resource for Config {
@@ -775,8 +801,42 @@ pub mod dataflow_endpoint_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GroundStation::DataflowEndpointGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GroundStation::DataflowEndpointGroup")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::GROUNDSTATION_DATAFLOW_ENDPOINT_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactPostPassDurationSeconds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContactPrePassDurationSeconds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointDetails",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/EndpointDetails",
+                "/properties/ContactPrePassDurationSeconds",
+                "/properties/ContactPostPassDurationSeconds",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-groundstation-dataflowendpointgroup.html",
+        };
     }
 
     impl Resource for DataflowEndpointGroup {
@@ -1162,8 +1222,42 @@ pub mod dataflow_endpoint_group_v2 {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GroundStation::DataflowEndpointGroupV2";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GroundStation::DataflowEndpointGroupV2")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::GROUNDSTATION_DATAFLOW_ENDPOINT_GROUP_V2;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactPostPassDurationSeconds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContactPrePassDurationSeconds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Endpoints",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Endpoints",
+                "/properties/ContactPrePassDurationSeconds",
+                "/properties/ContactPostPassDurationSeconds",
+            ],
+            conditional_create_only: &[],
+            attributes: &["EndpointDetails", "Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-groundstation-dataflowendpointgroupv2.html",
+        };
     }
 
     impl Resource for DataflowEndpointGroupV2 {
@@ -1596,7 +1690,68 @@ pub mod mission_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GroundStation::MissionProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GroundStation::MissionProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GROUNDSTATION_MISSION_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactPostPassDurationSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContactPrePassDurationSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataflowEdges",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinimumViableContactDurationSeconds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamsKmsKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamsKmsRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TelemetrySinkConfigArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrackingConfigArn",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn", "Region"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-groundstation-missionprofile.html",
+        };
     }
 
     impl Resource for MissionProfile {

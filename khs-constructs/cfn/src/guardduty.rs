@@ -45,8 +45,39 @@ pub mod custom_detection_rule_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GuardDuty::CustomDetectionRuleAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GuardDuty::CustomDetectionRuleAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::GUARDDUTY_CUSTOM_DETECTION_RULE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Mode",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RuleId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "AssociationId",
+                "Arn",
+                "AccountId",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-guardduty-customdetectionruleassociation.html",
+        };
     }
 
     impl Resource for CustomDetectionRuleAssociation {
@@ -187,7 +218,43 @@ pub mod detector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GuardDuty::Detector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GuardDuty::Detector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GUARDDUTY_DETECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataSources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enable",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Features",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FindingPublishingFrequency",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-guardduty-detector.html",
+        };
     }
 
     impl Resource for Detector {
@@ -644,7 +711,53 @@ pub mod filter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GuardDuty::Filter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GuardDuty::Filter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GUARDDUTY_FILTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Action",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DetectorId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FindingCriteria",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rank",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DetectorId", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-guardduty-filter.html",
+        };
     }
 
     impl Resource for Filter {
@@ -861,7 +974,53 @@ pub mod ip_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GuardDuty::IPSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GuardDuty::IPSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GUARDDUTY_IP_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Activate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DetectorId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpectedBucketOwner",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Format",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Format", "/properties/DetectorId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-guardduty-ipset.html",
+        };
     }
 
     impl Resource for IpSet {
@@ -990,7 +1149,44 @@ pub mod malware_protection_plan {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GuardDuty::MalwareProtectionPlan";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GuardDuty::MalwareProtectionPlan")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GUARDDUTY_MALWARE_PROTECTION_PLAN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtectedResource",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "MalwareProtectionPlanId",
+                "Arn",
+                "CreatedAt",
+                "Status",
+                "StatusReasons",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-guardduty-malwareprotectionplan.html",
+        };
     }
 
     impl Resource for MalwareProtectionPlan {
@@ -1197,7 +1393,37 @@ pub mod master {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GuardDuty::Master";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GuardDuty::Master")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GUARDDUTY_MASTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DetectorId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InvitationId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/MasterId",
+                "/properties/InvitationId",
+                "/properties/DetectorId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-guardduty-master.html",
+        };
     }
 
     impl Resource for Master {
@@ -1284,7 +1510,48 @@ pub mod member {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GuardDuty::Member";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GuardDuty::Member")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GUARDDUTY_MEMBER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DetectorId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisableEmailNotification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Email",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemberId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Message",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DetectorId", "/properties/MemberId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-guardduty-member.html",
+        };
     }
 
     impl Resource for Member {
@@ -1399,7 +1666,38 @@ pub mod publishing_destination {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GuardDuty::PublishingDestination";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GuardDuty::PublishingDestination")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GUARDDUTY_PUBLISHING_DESTINATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationProperties",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DetectorId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DetectorId"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Status", "PublishingFailureStartTimestamp"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-guardduty-publishingdestination.html",
+        };
     }
 
     impl Resource for PublishingDestination {
@@ -1558,7 +1856,53 @@ pub mod threat_entity_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GuardDuty::ThreatEntitySet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GuardDuty::ThreatEntitySet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GUARDDUTY_THREAT_ENTITY_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Activate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DetectorId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpectedBucketOwner",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Format",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Format", "/properties/DetectorId"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Status", "CreatedAt", "UpdatedAt", "ErrorDetails"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-guardduty-threatentityset.html",
+        };
     }
 
     impl Resource for ThreatEntitySet {
@@ -1725,7 +2069,53 @@ pub mod threat_intel_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GuardDuty::ThreatIntelSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GuardDuty::ThreatIntelSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GUARDDUTY_THREAT_INTEL_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Activate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DetectorId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpectedBucketOwner",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Format",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Format", "/properties/DetectorId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-guardduty-threatintelset.html",
+        };
     }
 
     impl Resource for ThreatIntelSet {
@@ -1872,7 +2262,53 @@ pub mod trusted_entity_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::GuardDuty::TrustedEntitySet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::GuardDuty::TrustedEntitySet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::GUARDDUTY_TRUSTED_ENTITY_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Activate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DetectorId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpectedBucketOwner",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Format",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Format", "/properties/DetectorId"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Status", "CreatedAt", "UpdatedAt", "ErrorDetails"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-guardduty-trustedentityset.html",
+        };
     }
 
     impl Resource for TrustedEntitySet {

@@ -41,7 +41,34 @@ pub mod domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::HealthAgent::Domain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::HealthAgent::Domain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::HEALTHAGENT_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "DomainId",
+                "Status",
+                "EncryptionContext",
+                "CreatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-healthagent-domain.html",
+        };
     }
 
     impl Resource for Domain {

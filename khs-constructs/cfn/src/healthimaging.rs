@@ -46,7 +46,43 @@ pub mod datastore {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::HealthImaging::Datastore";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::HealthImaging::Datastore")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::HEALTHIMAGING_DATASTORE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatastoreName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DatastoreName",
+                "/properties/Tags",
+                "/properties/KmsKeyArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "DatastoreArn",
+                "CreatedAt",
+                "UpdatedAt",
+                "DatastoreId",
+                "DatastoreStatus",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-healthimaging-datastore.html",
+        };
     }
 
     impl Resource for Datastore {

@@ -67,8 +67,54 @@ pub mod data_transformation_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::HealthLake::DataTransformationProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::HealthLake::DataTransformationProfile")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::HEALTHLAKE_DATA_TRANSFORMATION_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileDescription",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceFormat",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ProfileName",
+                "/properties/SourceFormat",
+                "/properties/Source",
+                "/properties/KmsKeyId",
+                "/properties/ProfileDescription",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ProfileId", "TargetFormat"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-healthlake-datatransformationprofile.html",
+        };
     }
 
     impl Resource for DataTransformationProfile {
@@ -314,7 +360,73 @@ pub mod fhir_datastore {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::HealthLake::FHIRDatastore";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::HealthLake::FHIRDatastore")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::HEALTHLAKE_FHIR_DATASTORE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AnalyticsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatastoreName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatastoreTypeVersion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NlpConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreloadDataConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SseConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DatastoreTypeVersion",
+                "/properties/PreloadDataConfig",
+                "/properties/SseConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "DatastoreArn",
+                "DatastoreEndpoint",
+                "DatastoreId",
+                "DatastoreStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-healthlake-fhirdatastore.html",
+        };
     }
 
     impl Resource for FhirDatastore {

@@ -47,7 +47,33 @@ pub mod access_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::AccessKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::AccessKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_ACCESS_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Serial",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserName", "/properties/Serial"],
+            conditional_create_only: &[],
+            attributes: &["SecretAccessKey", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-accesskey.html",
+        };
     }
 
     impl Resource for AccessKey {
@@ -134,7 +160,38 @@ pub mod group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::Group";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::Group")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedPolicyArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Path",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policies",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GroupName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-group.html",
+        };
     }
 
     impl Resource for Group {
@@ -245,7 +302,33 @@ pub mod group_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::GroupPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::GroupPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_GROUP_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/PolicyName", "/properties/GroupName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-grouppolicy.html",
+        };
     }
 
     impl Resource for GroupPolicy {
@@ -314,7 +397,33 @@ pub mod instance_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::InstanceProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::InstanceProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_INSTANCE_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceProfileName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Path",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Roles",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceProfileName", "/properties/Path"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-instanceprofile.html",
+        };
     }
 
     impl Resource for InstanceProfile {
@@ -417,7 +526,66 @@ pub mod managed_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::ManagedPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::ManagedPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_MANAGED_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Groups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedPolicyName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Path",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Roles",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Users",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ManagedPolicyName",
+                "/properties/Description",
+                "/properties/Path",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "PolicyArn",
+                "AttachmentCount",
+                "CreateDate",
+                "DefaultVersionId",
+                "IsAttachable",
+                "PermissionsBoundaryUsageCount",
+                "PolicyId",
+                "UpdateDate",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-managedpolicy.html",
+        };
     }
 
     impl Resource for ManagedPolicy {
@@ -534,7 +702,38 @@ pub mod oidc_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::OIDCProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::OIDCProvider")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_OIDC_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientIdList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThumbprintList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Url",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Url"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-oidcprovider.html",
+        };
     }
 
     impl Resource for OidcProvider {
@@ -626,7 +825,43 @@ pub mod policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::Policy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::Policy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Groups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Roles",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Users",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-policy.html",
+        };
     }
 
     impl Resource for Policy {
@@ -744,7 +979,63 @@ pub mod role {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::Role";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::Role")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_ROLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssumeRolePolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedPolicyArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxSessionDuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Path",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionsBoundary",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Path", "/properties/RoleName"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "RoleId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-role.html",
+        };
     }
 
     impl Resource for Role {
@@ -860,7 +1151,33 @@ pub mod role_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::RolePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::RolePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_ROLE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/PolicyName", "/properties/RoleName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-rolepolicy.html",
+        };
     }
 
     impl Resource for RolePolicy {
@@ -950,7 +1267,57 @@ pub mod saml_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::SAMLProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::SAMLProvider")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_SAML_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AddPrivateKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssertionEncryptionMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateKeyList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemovePrivateKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SamlMetadataDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/AddPrivateKey",
+                "/properties/RemovePrivateKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "SamlProviderUUID"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-samlprovider.html",
+        };
     }
 
     impl Resource for SamlProvider {
@@ -1108,7 +1475,53 @@ pub mod server_certificate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::ServerCertificate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::ServerCertificate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_SERVER_CERTIFICATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateBody",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateChain",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Path",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerCertificateName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ServerCertificateName",
+                "/properties/PrivateKey",
+                "/properties/CertificateBody",
+                "/properties/CertificateChain",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-servercertificate.html",
+        };
     }
 
     impl Resource for ServerCertificate {
@@ -1185,7 +1598,33 @@ pub mod service_linked_role {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::ServiceLinkedRole";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::ServiceLinkedRole")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_SERVICE_LINKED_ROLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AWSServiceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomSuffix",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CustomSuffix", "/properties/AWSServiceName"],
+            conditional_create_only: &[],
+            attributes: &["RoleName"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-servicelinkedrole.html",
+        };
     }
 
     impl Resource for ServiceLinkedRole {
@@ -1290,7 +1729,58 @@ pub mod user {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::User";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::User")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_USER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Groups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoginProfile",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedPolicyArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Path",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionsBoundary",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-user.html",
+        };
     }
 
     impl Resource for User {
@@ -1427,7 +1917,33 @@ pub mod user_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::UserPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::UserPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_USER_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/PolicyName", "/properties/UserName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-userpolicy.html",
+        };
     }
 
     impl Resource for UserPolicy {
@@ -1485,7 +2001,28 @@ pub mod user_to_group_addition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::UserToGroupAddition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::UserToGroupAddition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_USER_TO_GROUP_ADDITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GroupName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Users",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-usertogroupaddition.html",
+        };
     }
 
     impl Resource for UserToGroupAddition {
@@ -1573,7 +2110,38 @@ pub mod virtual_mfa_device {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IAM::VirtualMFADevice";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IAM::VirtualMFADevice")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IAM_VIRTUAL_MFA_DEVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Path",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Users",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VirtualMfaDeviceName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/VirtualMfaDeviceName", "/properties/Path"],
+            conditional_create_only: &[],
+            attributes: &["SerialNumber"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-virtualmfadevice.html",
+        };
     }
 
     impl Resource for VirtualMfaDevice {

@@ -55,7 +55,33 @@ pub mod group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IdentityStore::Group";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IdentityStore::Group")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IDENTITYSTORE_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityStoreId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/IdentityStoreId"],
+            conditional_create_only: &[],
+            attributes: &["GroupId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-identitystore-group.html",
+        };
     }
 
     impl Resource for Group {
@@ -142,7 +168,37 @@ pub mod group_membership {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IdentityStore::GroupMembership";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IdentityStore::GroupMembership")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IDENTITYSTORE_GROUP_MEMBERSHIP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityStoreId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemberId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/IdentityStoreId",
+                "/properties/GroupId",
+                "/properties/MemberId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["MembershipId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-identitystore-groupmembership.html",
+        };
     }
 
     impl Resource for GroupMembership {
@@ -328,7 +384,124 @@ pub mod user {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IdentityStore::User";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IdentityStore::User")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IDENTITYSTORE_USER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Addresses",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Birthdate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Emails",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityStoreId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Locale",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NickName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PhoneNumbers",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Photos",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileUrl",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Roles",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Timezone",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Title",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Website",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IdentityStoreId",
+                "/properties/UserName",
+                "/properties/Emails",
+                "/properties/Addresses",
+                "/properties/PhoneNumbers",
+                "/properties/Photos",
+                "/properties/Roles",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "UserId",
+                "UserStatus",
+                "CreatedAt",
+                "CreatedBy",
+                "UpdatedAt",
+                "UpdatedBy",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-identitystore-user.html",
+        };
     }
 
     impl Resource for User {

@@ -101,7 +101,87 @@ pub mod component {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ImageBuilder::Component";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ImageBuilder::Component")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IMAGEBUILDER_COMPONENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChangeDescription",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Data",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Platform",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupportedOsVersions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Uri",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Version",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Version",
+                "/properties/ChangeDescription",
+                "/properties/Description",
+                "/properties/Platform",
+                "/properties/Data",
+                "/properties/Uri",
+                "/properties/KmsKeyId",
+                "/properties/SupportedOsVersions",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Type",
+                "Encrypted",
+                "LatestVersion",
+                "LatestVersion.Arn",
+                "LatestVersion.Major",
+                "LatestVersion.Minor",
+                "LatestVersion.Patch",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-imagebuilder-component.html",
+        };
     }
 
     impl Resource for Component {
@@ -317,7 +397,115 @@ pub mod container_recipe {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ImageBuilder::ContainerRecipe";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ImageBuilder::ContainerRecipe")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IMAGEBUILDER_CONTAINER_RECIPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Components",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContainerType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DockerfileTemplateData",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DockerfileTemplateUri",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageOsVersionOverride",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParentImage",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlatformOverride",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetRepository",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Version",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkingDirectory",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Version",
+                "/properties/ContainerType",
+                "/properties/TargetRepository",
+                "/properties/InstanceConfiguration",
+                "/properties/ParentImage",
+                "/properties/Description",
+                "/properties/DockerfileTemplateUri",
+                "/properties/DockerfileTemplateData",
+                "/properties/ImageOsVersionOverride",
+                "/properties/KmsKeyId",
+                "/properties/PlatformOverride",
+                "/properties/WorkingDirectory",
+                "/properties/Components",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "LatestVersion",
+                "LatestVersion.Arn",
+                "LatestVersion.Major",
+                "LatestVersion.Minor",
+                "LatestVersion.Patch",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-imagebuilder-containerrecipe.html",
+        };
     }
 
     impl Resource for ContainerRecipe {
@@ -734,8 +922,38 @@ pub mod distribution_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ImageBuilder::DistributionConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ImageBuilder::DistributionConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::IMAGEBUILDER_DISTRIBUTION_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Distributions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-imagebuilder-distributionconfiguration.html",
+        };
     }
 
     impl Resource for DistributionConfiguration {
@@ -1283,7 +1501,102 @@ pub mod image {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ImageBuilder::Image";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ImageBuilder::Image")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IMAGEBUILDER_IMAGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContainerRecipeArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DistributionConfigurationArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnhancedImageMetadataEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImagePipelineExecutionSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageRecipeArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageScanningConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageTestsConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InfrastructureConfigurationArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Workflows",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ImageRecipeArn",
+                "/properties/ContainerRecipeArn",
+                "/properties/InfrastructureConfigurationArn",
+                "/properties/Workflows",
+                "/properties/DistributionConfigurationArn",
+                "/properties/ImageTestsConfiguration",
+                "/properties/ImageScanningConfiguration",
+                "/properties/EnhancedImageMetadataEnabled",
+            ],
+            conditional_create_only: &["/properties/ImagePipelineExecutionSettings"],
+            attributes: &[
+                "Arn",
+                "Name",
+                "ImageId",
+                "ImageUri",
+                "LatestVersion",
+                "LatestVersion.Arn",
+                "LatestVersion.Major",
+                "LatestVersion.Minor",
+                "LatestVersion.Patch",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-imagebuilder-image.html",
+        };
     }
 
     impl Resource for Image {
@@ -1690,7 +2003,98 @@ pub mod image_pipeline {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ImageBuilder::ImagePipeline";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ImageBuilder::ImagePipeline")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IMAGEBUILDER_IMAGE_PIPELINE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContainerRecipeArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DistributionConfigurationArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnhancedImageMetadataEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageRecipeArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageScanningConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageTestsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InfrastructureConfigurationArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Workflows",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "DeploymentId"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-imagebuilder-imagepipeline.html",
+        };
     }
 
     impl Resource for ImagePipeline {
@@ -2120,7 +2524,91 @@ pub mod image_recipe {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ImageBuilder::ImageRecipe";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ImageBuilder::ImageRecipe")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IMAGEBUILDER_IMAGE_RECIPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalInstanceConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AmiTags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AmiWatermarks",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockDeviceMappings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Components",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParentImage",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Version",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkingDirectory",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Version",
+                "/properties/Components",
+                "/properties/ParentImage",
+                "/properties/Description",
+                "/properties/BlockDeviceMappings",
+                "/properties/WorkingDirectory",
+                "/properties/AdditionalInstanceConfiguration",
+                "/properties/AmiTags",
+                "/properties/AmiWatermarks",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "LatestVersion",
+                "LatestVersion.Arn",
+                "LatestVersion.Major",
+                "LatestVersion.Minor",
+                "LatestVersion.Patch",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-imagebuilder-imagerecipe.html",
+        };
     }
 
     impl Resource for ImageRecipe {
@@ -2550,8 +3038,98 @@ pub mod infrastructure_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ImageBuilder::InfrastructureConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ImageBuilder::InfrastructureConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::IMAGEBUILDER_INFRASTRUCTURE_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceMetadataOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceProfileName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceTypes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyPair",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Logging",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParentInstance",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Placement",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnsTopicArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TerminateInstanceOnCompletion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TerminateInstanceOnFailure",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-imagebuilder-infrastructureconfiguration.html",
+        };
     }
 
     impl Resource for InfrastructureConfiguration {
@@ -2869,7 +3447,58 @@ pub mod lifecycle_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ImageBuilder::LifecyclePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ImageBuilder::LifecyclePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IMAGEBUILDER_LIFECYCLE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRole",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDetails",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceSelection",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-imagebuilder-lifecyclepolicy.html",
+        };
     }
 
     impl Resource for LifecyclePolicy {
@@ -3383,7 +4012,79 @@ pub mod workflow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ImageBuilder::Workflow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ImageBuilder::Workflow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IMAGEBUILDER_WORKFLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChangeDescription",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Data",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Uri",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Version",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Version",
+                "/properties/ChangeDescription",
+                "/properties/Description",
+                "/properties/Data",
+                "/properties/Uri",
+                "/properties/Type",
+                "/properties/KmsKeyId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "LatestVersion",
+                "LatestVersion.Arn",
+                "LatestVersion.Major",
+                "LatestVersion.Minor",
+                "LatestVersion.Patch",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-imagebuilder-workflow.html",
+        };
     }
 
     impl Resource for Workflow {

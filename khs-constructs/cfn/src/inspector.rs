@@ -43,7 +43,28 @@ pub mod assessment_target {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Inspector::AssessmentTarget";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Inspector::AssessmentTarget")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::INSPECTOR_ASSESSMENT_TARGET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssessmentTargetName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceGroupArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AssessmentTargetName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-inspector-assessmenttarget.html",
+        };
     }
 
     impl Resource for AssessmentTarget {
@@ -140,7 +161,49 @@ pub mod assessment_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Inspector::AssessmentTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Inspector::AssessmentTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::INSPECTOR_ASSESSMENT_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssessmentTargetArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssessmentTemplateName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DurationInSeconds",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RulesPackageArns",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserAttributesForFindings",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DurationInSeconds",
+                "/properties/AssessmentTemplateName",
+                "/properties/UserAttributesForFindings",
+                "/properties/AssessmentTargetArn",
+                "/properties/RulesPackageArns",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-inspector-assessmenttemplate.html",
+        };
     }
 
     impl Resource for AssessmentTemplate {
@@ -207,7 +270,21 @@ pub mod resource_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Inspector::ResourceGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Inspector::ResourceGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::INSPECTOR_RESOURCE_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ResourceGroupTags",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/ResourceGroupTags"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-inspector-resourcegroup.html",
+        };
     }
 
     impl Resource for ResourceGroup {

@@ -59,7 +59,43 @@ pub mod cis_scan_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::InspectorV2::CisScanConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::InspectorV2::CisScanConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::INSPECTORV2_CIS_SCAN_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ScanName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityLevel",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Targets",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-inspectorv2-cisscanconfiguration.html",
+        };
     }
 
     impl Resource for CisScanConfiguration {
@@ -373,8 +409,50 @@ pub mod code_security_integration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::InspectorV2::CodeSecurityIntegration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::InspectorV2::CodeSecurityIntegration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::INSPECTORV2_CODE_SECURITY_INTEGRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CreateIntegrationDetails",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UpdateIntegrationDetails",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CreateIntegrationDetails"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Status",
+                "StatusReason",
+                "AuthorizationUrl",
+                "CreatedAt",
+                "LastUpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-inspectorv2-codesecurityintegration.html",
+        };
     }
 
     impl Resource for CodeSecurityIntegration {
@@ -634,8 +712,47 @@ pub mod code_security_scan_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::InspectorV2::CodeSecurityScanConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::InspectorV2::CodeSecurityScanConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::INSPECTORV2_CODE_SECURITY_SCAN_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Level",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScopeSettings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/ScopeSettings",
+                "/properties/Level",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-inspectorv2-codesecurityscanconfiguration.html",
+        };
     }
 
     impl Resource for CodeSecurityScanConfiguration {
@@ -963,7 +1080,60 @@ pub mod connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::InspectorV2::Connector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::InspectorV2::Connector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::INSPECTORV2_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Provider",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Provider",
+                "/properties/Name",
+                "/properties/ProviderConfiguration/Azure/AwsConfigConnectorArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ConnectorArn",
+                "EnablementStatus",
+                "EnablementStatusReason",
+                "Health",
+                "CreatedAt",
+                "LastUpdatedAt",
+                "ProviderConfiguration.Azure.ScopeConfiguration.VmScanning.State",
+                "ProviderConfiguration.Azure.ScopeConfiguration.VmScanning.StateReason",
+                "ProviderConfiguration.Azure.ScopeConfiguration.ContainerImageScanning.State",
+                "ProviderConfiguration.Azure.ScopeConfiguration.ContainerImageScanning.StateReason",
+                "ProviderConfiguration.Azure.ScopeConfiguration.ServerlessScanning.State",
+                "ProviderConfiguration.Azure.ScopeConfiguration.ServerlessScanning.StateReason",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-inspectorv2-connector.html",
+        };
     }
 
     impl Resource for Connector {
@@ -1345,7 +1515,43 @@ pub mod filter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::InspectorV2::Filter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::InspectorV2::Filter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::INSPECTORV2_FILTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterAction",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterCriteria",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-inspectorv2-filter.html",
+        };
     }
 
     impl Resource for Filter {

@@ -77,7 +77,72 @@ pub mod connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Interconnect::Connection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Interconnect::Connection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::INTERCONNECT_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActivationKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AttachPoint",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Bandwidth",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemoteAccount",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemoteOwnerAccount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AttachPoint",
+                "/properties/EnvironmentId",
+                "/properties/ActivationKey",
+                "/properties/RemoteAccount",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ConnectionId",
+                "Arn",
+                "Provider",
+                "Type",
+                "State",
+                "SharedId",
+                "OwnerAccount",
+                "BillingTier",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-interconnect-connection.html",
+        };
     }
 
     impl Resource for Connection {

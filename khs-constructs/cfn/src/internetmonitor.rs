@@ -113,7 +113,84 @@ pub mod monitor {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::InternetMonitor::Monitor";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::InternetMonitor::Monitor")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::INTERNETMONITOR_MONITOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "HealthEventsConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IncludeLinkedAccounts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InternetMeasurementsLogDelivery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkedAccountId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxCityNetworksToMonitor",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitorName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourcesToAdd",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourcesToRemove",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficPercentageToMonitor",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MonitorName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "ModifiedAt",
+                "MonitorArn",
+                "ProcessingStatus",
+                "ProcessingStatusInfo",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-internetmonitor-monitor.html",
+        };
     }
 
     impl Resource for Monitor {

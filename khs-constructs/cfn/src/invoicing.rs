@@ -76,7 +76,48 @@ pub mod invoice_unit {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Invoicing::InvoiceUnit";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Invoicing::InvoiceUnit")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::INVOICING_INVOICE_UNIT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InvoiceReceiver",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaxInheritanceDisabled",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InvoiceReceiver", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["InvoiceUnitArn", "LastModified"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "ResourceTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-invoicing-invoiceunit.html",
+        };
     }
 
     impl Resource for InvoiceUnit {
@@ -260,8 +301,103 @@ pub mod procurement_portal_preference {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Invoicing::ProcurementPortalPreference";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Invoicing::ProcurementPortalPreference")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::INVOICING_PROCUREMENT_PORTAL_PREFERENCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BuyerDomain",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BuyerIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Contacts",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EinvoiceDeliveryEnabled",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EinvoiceDeliveryPreference",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProcurementPortalInstanceEndpoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProcurementPortalName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProcurementPortalSharedSecret",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PurchaseOrderRetrievalEnabled",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Selector",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupplierDomain",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupplierIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TestEnvPreference",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ProcurementPortalName",
+                "/properties/BuyerDomain",
+                "/properties/BuyerIdentifier",
+                "/properties/SupplierDomain",
+                "/properties/SupplierIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ProcurementPortalPreferenceArn",
+                "AwsAccountId",
+                "CreateDate",
+                "LastUpdateDate",
+                "Version",
+                "EinvoiceDeliveryPreferenceStatus",
+                "PurchaseOrderRetrievalPreferenceStatus",
+                "PurchaseOrderRetrievalEndpoint",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-invoicing-procurementportalpreference.html",
+        };
     }
 
     impl Resource for ProcurementPortalPreference {

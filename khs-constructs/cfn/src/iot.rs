@@ -64,7 +64,38 @@ pub mod account_audit_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::AccountAuditConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::AccountAuditConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_ACCOUNT_AUDIT_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuditCheckConfigurations",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuditNotificationTargetConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AccountId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-accountauditconfiguration.html",
+        };
     }
 
     impl Resource for AccountAuditConfiguration {
@@ -461,7 +492,58 @@ pub mod authorizer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::Authorizer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::Authorizer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_AUTHORIZER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerFunctionArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableCachingForHttp",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SigningDisabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TokenKeyName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TokenSigningPublicKeys",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SigningDisabled", "/properties/AuthorizerName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-authorizer.html",
+        };
     }
 
     impl Resource for Authorizer {
@@ -568,7 +650,33 @@ pub mod billing_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::BillingGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::BillingGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_BILLING_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BillingGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BillingGroupProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BillingGroupName"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-billinggroup.html",
+        };
     }
 
     impl Resource for BillingGroup {
@@ -712,7 +820,62 @@ pub mod ca_certificate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::CACertificate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::CACertificate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_CA_CERTIFICATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoRegistrationStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CACertificatePem",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegistrationConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemoveAutoRegistration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VerificationCertificatePem",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/VerificationCertificatePem",
+                "/properties/CertificateMode",
+                "/properties/CACertificatePem",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-cacertificate.html",
+        };
     }
 
     impl Resource for CaCertificate {
@@ -919,7 +1082,48 @@ pub mod certificate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::Certificate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::Certificate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_CERTIFICATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CACertificatePem",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificatePem",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateSigningRequest",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/CertificateSigningRequest",
+                "/properties/CACertificatePem",
+                "/properties/CertificatePem",
+                "/properties/CertificateMode",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-certificate.html",
+        };
     }
 
     impl Resource for Certificate {
@@ -1079,7 +1283,38 @@ pub mod certificate_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::CertificateProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::CertificateProvider")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_CERTIFICATE_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountDefaultForOperations",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateProviderName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LambdaFunctionArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CertificateProviderName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-certificateprovider.html",
+        };
     }
 
     impl Resource for CertificateProvider {
@@ -1252,7 +1487,92 @@ pub mod command {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::Command";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::Command")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_COMMAND;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CommandId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreatedAt",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Deprecated",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LastUpdatedAt",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MandatoryParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Namespace",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Payload",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PayloadTemplate",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PendingDeletion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Preprocessor",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/CommandId",
+                "/properties/PayloadTemplate",
+                "/properties/Preprocessor",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CommandArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-command.html",
+        };
     }
 
     impl Resource for Command {
@@ -1744,7 +2064,38 @@ pub mod custom_metric {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::CustomMetric";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::CustomMetric")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_CUSTOM_METRIC;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MetricName", "/properties/MetricType"],
+            conditional_create_only: &[],
+            attributes: &["MetricArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-custommetric.html",
+        };
     }
 
     impl Resource for CustomMetric {
@@ -1862,7 +2213,38 @@ pub mod dimension {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::Dimension";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::Dimension")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_DIMENSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StringValues",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-dimension.html",
+        };
     }
 
     impl Resource for Dimension {
@@ -2033,7 +2415,89 @@ pub mod domain_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::DomainConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::DomainConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_DOMAIN_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationProtocol",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizerConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientCertificateConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainConfigurationName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainConfigurationStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerCertificateArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerCertificateConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TlsConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidationCertificateArn",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainConfigurationName",
+                "/properties/DomainName",
+                "/properties/ServiceType",
+                "/properties/ValidationCertificateArn",
+                "/properties/ServerCertificateArns",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "DomainType", "ServerCertificates"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-domainconfiguration.html",
+        };
     }
 
     impl Resource for DomainConfiguration {
@@ -2349,7 +2813,33 @@ pub mod encryption_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::EncryptionConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::EncryptionConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_ENCRYPTION_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsAccessRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId", "ConfigurationDetails", "LastModifiedDate"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-encryptionconfiguration.html",
+        };
     }
 
     impl Resource for EncryptionConfiguration {
@@ -2507,7 +2997,68 @@ pub mod fleet_metric {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::FleetMetric";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::FleetMetric")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_FLEET_METRIC;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AggregationField",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AggregationType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IndexName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Period",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryString",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Unit",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MetricName"],
+            conditional_create_only: &[],
+            attributes: &["MetricArn", "CreationDate", "LastModifiedDate", "Version"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-fleetmetric.html",
+        };
     }
 
     impl Resource for FleetMetric {
@@ -2866,7 +3417,109 @@ pub mod job {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::Job";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::Job")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_JOB;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AbortConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationPackageVersions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Document",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DocumentParameters",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DocumentSource",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobExecutionsRetryConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobExecutionsRolloutConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobTemplateArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PresignedUrlConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchedulingConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetSelection",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Targets",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeoutConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/JobId",
+                "/properties/Targets",
+                "/properties/Document",
+                "/properties/DocumentSource",
+                "/properties/TargetSelection",
+                "/properties/JobTemplateArn",
+                "/properties/DocumentParameters",
+                "/properties/SchedulingConfig",
+                "/properties/DestinationPackageVersions",
+                "/properties/JobExecutionsRetryConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-job.html",
+        };
     }
 
     impl Resource for Job {
@@ -3443,7 +4096,97 @@ pub mod job_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::JobTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::JobTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_JOB_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AbortConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationPackageVersions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Document",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DocumentSource",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobExecutionsRetryConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobExecutionsRolloutConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobTemplateId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceWindows",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PresignedUrlConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeoutConfig",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/JobTemplateId",
+                "/properties/JobArn",
+                "/properties/Description",
+                "/properties/Document",
+                "/properties/DocumentSource",
+                "/properties/TimeoutConfig",
+                "/properties/JobExecutionsRolloutConfig",
+                "/properties/AbortConfig",
+                "/properties/PresignedUrlConfig",
+                "/properties/DestinationPackageVersions",
+                "/properties/JobExecutionsRetryConfig",
+                "/properties/MaintenanceWindows",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-jobtemplate.html",
+        };
     }
 
     impl Resource for JobTemplate {
@@ -3862,7 +4605,38 @@ pub mod logging {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::Logging";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::Logging")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_LOGGING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultLogLevel",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AccountId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-logging.html",
+        };
     }
 
     impl Resource for Logging {
@@ -4042,7 +4816,38 @@ pub mod mitigation_action {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::MitigationAction";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::MitigationAction")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_MITIGATION_ACTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ActionParams",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ActionName"],
+            conditional_create_only: &[],
+            attributes: &["MitigationActionArn", "MitigationActionId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-mitigationaction.html",
+        };
     }
 
     impl Resource for MitigationAction {
@@ -4397,7 +5202,33 @@ pub mod policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::Policy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::Policy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PolicyName"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-policy.html",
+        };
     }
 
     impl Resource for Policy {
@@ -4483,7 +5314,28 @@ pub mod policy_principal_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::PolicyPrincipalAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::PolicyPrincipalAttachment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_POLICY_PRINCIPAL_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/PolicyName", "/properties/Principal"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-policyprincipalattachment.html",
+        };
     }
 
     impl Resource for PolicyPrincipalAttachment {
@@ -4590,7 +5442,58 @@ pub mod provisioning_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::ProvisioningTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::ProvisioningTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_PROVISIONING_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreProvisioningHook",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisioningRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateBody",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateType",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TemplateName", "/properties/TemplateType"],
+            conditional_create_only: &[],
+            attributes: &["TemplateArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-provisioningtemplate.html",
+        };
     }
 
     impl Resource for ProvisioningTemplate {
@@ -4718,7 +5621,33 @@ pub mod resource_specific_logging {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::ResourceSpecificLogging";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::ResourceSpecificLogging")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_RESOURCE_SPECIFIC_LOGGING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LogLevel",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetType",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TargetName", "/properties/TargetType"],
+            conditional_create_only: &[],
+            attributes: &["TargetId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-resourcespecificlogging.html",
+        };
     }
 
     impl Resource for ResourceSpecificLogging {
@@ -4884,7 +5813,38 @@ pub mod role_alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::RoleAlias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::RoleAlias")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_ROLE_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CredentialDurationSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleAlias",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RoleAlias"],
+            conditional_create_only: &[],
+            attributes: &["RoleAliasArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-rolealias.html",
+        };
     }
 
     impl Resource for RoleAlias {
@@ -4982,7 +5942,48 @@ pub mod scheduled_audit {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::ScheduledAudit";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::ScheduledAudit")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_SCHEDULED_AUDIT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DayOfMonth",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DayOfWeek",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Frequency",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduledAuditName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetCheckNames",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ScheduledAuditName"],
+            conditional_create_only: &[],
+            attributes: &["ScheduledAuditArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-scheduledaudit.html",
+        };
     }
 
     impl Resource for ScheduledAudit {
@@ -5183,7 +6184,58 @@ pub mod security_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::SecurityProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::SecurityProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_SECURITY_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalMetricsToRetainV2",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AlertTargets",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Behaviors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricsExportConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityProfileDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityProfileName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetArns",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SecurityProfileName"],
+            conditional_create_only: &[],
+            attributes: &["SecurityProfileArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-securityprofile.html",
+        };
     }
 
     impl Resource for SecurityProfile {
@@ -5737,7 +6789,33 @@ pub mod software_package {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::SoftwarePackage";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::SoftwarePackage")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_SOFTWARE_PACKAGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PackageName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PackageName"],
+            conditional_create_only: &[],
+            attributes: &["PackageArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-softwarepackage.html",
+        };
     }
 
     impl Resource for SoftwarePackage {
@@ -5847,7 +6925,63 @@ pub mod software_package_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::SoftwarePackageVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::SoftwarePackageVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_SOFTWARE_PACKAGE_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Artifact",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Attributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PackageName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Recipe",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sbom",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/PackageName", "/properties/VersionName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ErrorReason",
+                "PackageVersionArn",
+                "Status",
+                "SbomValidationStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-softwarepackageversion.html",
+        };
     }
 
     impl Resource for SoftwarePackageVersion {
@@ -6032,7 +7166,43 @@ pub mod stream {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::Stream";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::Stream")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_STREAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Files",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/StreamId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "StreamVersion", "CreatedAt", "LastUpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-stream.html",
+        };
     }
 
     impl Resource for Stream {
@@ -6169,7 +7339,28 @@ pub mod thing {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::Thing";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::Thing")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_THING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AttributePayload",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThingName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ThingName"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-thing.html",
+        };
     }
 
     impl Resource for Thing {
@@ -6282,7 +7473,43 @@ pub mod thing_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::ThingGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::ThingGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_THING_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ParentGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryString",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThingGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThingGroupProperties",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ThingGroupName", "/properties/ParentGroupName"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-thinggroup.html",
+        };
     }
 
     impl Resource for ThingGroup {
@@ -6416,7 +7643,37 @@ pub mod thing_principal_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::ThingPrincipalAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::ThingPrincipalAttachment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_THING_PRINCIPAL_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThingName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThingPrincipalType",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Principal",
+                "/properties/ThingName",
+                "/properties/ThingPrincipalType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-thingprincipalattachment.html",
+        };
     }
 
     impl Resource for ThingPrincipalAttachment {
@@ -6488,7 +7745,38 @@ pub mod thing_type {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::ThingType";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::ThingType")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_THING_TYPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeprecateThingType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThingTypeName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThingTypeProperties",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ThingTypeName"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-thingtype.html",
+        };
     }
 
     impl Resource for ThingType {
@@ -6685,7 +7973,33 @@ pub mod topic_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::TopicRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::TopicRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_TOPIC_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RuleName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TopicRulePayload",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RuleName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-topicrule.html",
+        };
     }
 
     impl Resource for TopicRule {
@@ -8592,7 +9906,42 @@ pub mod topic_rule_destination {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoT::TopicRuleDestination";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoT::TopicRuleDestination")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOT_TOPIC_RULE_DESTINATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "HttpUrlProperties",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InfluxDBProperties",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcProperties",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/HttpUrlProperties",
+                "/properties/VpcProperties",
+                "/properties/InfluxDBProperties",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "StatusReason"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iot-topicruledestination.html",
+        };
     }
 
     impl Resource for TopicRuleDestination {

@@ -43,8 +43,32 @@ pub mod suite_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTCoreDeviceAdvisor::SuiteDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTCoreDeviceAdvisor::SuiteDefinition")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::IOTCOREDEVICEADVISOR_SUITE_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "SuiteDefinitionConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "SuiteDefinitionId",
+                "SuiteDefinitionArn",
+                "SuiteDefinitionVersion",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotcoredeviceadvisor-suitedefinition.html",
+        };
     }
 
     impl Resource for SuiteDefinition {

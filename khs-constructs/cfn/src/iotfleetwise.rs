@@ -160,7 +160,129 @@ pub mod campaign {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTFleetWise::Campaign";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTFleetWise::Campaign")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTFLEETWISE_CAMPAIGN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Action",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CollectionScheme",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Compression",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataDestinationConfigs",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataExtraDimensions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataPartitions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DiagnosticsMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpiryTime",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PostTriggerCollectionDuration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SignalCatalogArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SignalsToCollect",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SignalsToFetch",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SpoolingMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartTime",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/TargetArn",
+                "/properties/SignalCatalogArn",
+                "/properties/PostTriggerCollectionDuration",
+                "/properties/DiagnosticsMode",
+                "/properties/SpoolingMode",
+                "/properties/CollectionScheme",
+                "/properties/Priority",
+                "/properties/Compression",
+                "/properties/StartTime",
+                "/properties/ExpiryTime",
+                "/properties/DataPartitions",
+                "/properties/SignalsToCollect",
+                "/properties/SignalsToFetch",
+                "/properties/DataDestinationConfigs",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Status", "CreationTime", "LastModificationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotfleetwise-campaign.html",
+        };
     }
 
     impl Resource for Campaign {
@@ -682,7 +804,58 @@ pub mod decoder_manifest {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTFleetWise::DecoderManifest";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTFleetWise::DecoderManifest")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTFLEETWISE_DECODER_MANIFEST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultForUnmappedSignals",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelManifestArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaces",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SignalDecoders",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/ModelManifestArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "LastModificationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotfleetwise-decodermanifest.html",
+        };
     }
 
     impl Resource for DecoderManifest {
@@ -835,7 +1008,38 @@ pub mod fleet {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTFleetWise::Fleet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTFleetWise::Fleet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTFLEETWISE_FLEET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Id",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SignalCatalogArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Id", "/properties/SignalCatalogArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "LastModificationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotfleetwise-fleet.html",
+        };
     }
 
     impl Resource for Fleet {
@@ -950,7 +1154,48 @@ pub mod model_manifest {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTFleetWise::ModelManifest";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTFleetWise::ModelManifest")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTFLEETWISE_MODEL_MANIFEST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Nodes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SignalCatalogArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/SignalCatalogArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "LastModificationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotfleetwise-modelmanifest.html",
+        };
     }
 
     impl Resource for ModelManifest {
@@ -1074,7 +1319,52 @@ pub mod signal_catalog {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTFleetWise::SignalCatalog";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTFleetWise::SignalCatalog")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTFLEETWISE_SIGNAL_CATALOG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeCounts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Nodes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreationTime",
+                "LastModificationTime",
+                "NodeCounts.TotalNodes",
+                "NodeCounts.TotalBranches",
+                "NodeCounts.TotalSensors",
+                "NodeCounts.TotalAttributes",
+                "NodeCounts.TotalActuators",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotfleetwise-signalcatalog.html",
+        };
     }
 
     impl Resource for SignalCatalog {
@@ -1263,7 +1553,53 @@ pub mod state_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTFleetWise::StateTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTFleetWise::StateTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTFLEETWISE_STATE_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataExtraDimensions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataExtraDimensions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SignalCatalogArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StateTemplateProperties",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/SignalCatalogArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "CreationTime", "LastModificationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotfleetwise-statetemplate.html",
+        };
     }
 
     impl Resource for StateTemplate {
@@ -1393,7 +1729,53 @@ pub mod vehicle {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTFleetWise::Vehicle";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTFleetWise::Vehicle")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTFLEETWISE_VEHICLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssociationBehavior",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Attributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DecoderManifestArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelManifestArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StateTemplates",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "LastModificationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotfleetwise-vehicle.html",
+        };
     }
 
     impl Resource for Vehicle {

@@ -50,7 +50,42 @@ pub mod tunnel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSecureTunneling::Tunnel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSecureTunneling::Tunnel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSECURETUNNELING_TUNNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeoutConfig",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Description",
+                "/properties/DestinationConfig",
+                "/properties/TimeoutConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &["TunnelArn", "TunnelId", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsecuretunneling-tunnel.html",
+        };
     }
 
     impl Resource for Tunnel {

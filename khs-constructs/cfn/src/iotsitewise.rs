@@ -47,7 +47,33 @@ pub mod access_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::AccessPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::AccessPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_ACCESS_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessPolicyIdentity",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AccessPolicyPermission",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AccessPolicyResource",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccessPolicyArn", "AccessPolicyId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-accesspolicy.html",
+        };
     }
 
     impl Resource for AccessPolicy {
@@ -312,7 +338,56 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdcInstanceArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/WorkspaceName",
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/IdcInstanceArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "ApplicationId",
+                "IdcApplicationArn",
+                "DnsSubdomain",
+                "Status",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -453,7 +528,53 @@ pub mod asset {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::Asset";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::Asset")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_ASSET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssetDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetExternalId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetHierarchies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetModelId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AssetArn", "AssetId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-asset.html",
+        };
     }
 
     impl Resource for Asset {
@@ -696,7 +817,63 @@ pub mod asset_model {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::AssetModel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::AssetModel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_ASSET_MODEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssetModelCompositeModels",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetModelDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetModelExternalId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetModelHierarchies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetModelName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetModelProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetModelType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnforcedAssetModelInterfaceRelationships",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AssetModelType"],
+            conditional_create_only: &[],
+            attributes: &["AssetModelArn", "AssetModelId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-assetmodel.html",
+        };
     }
 
     impl Resource for AssetModel {
@@ -1408,7 +1585,43 @@ pub mod computation_model {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::ComputationModel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::ComputationModel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_COMPUTATION_MODEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ComputationModelConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputationModelDataBinding",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputationModelDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputationModelName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ComputationModelArn", "ComputationModelId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-computationmodel.html",
+        };
     }
 
     impl Resource for ComputationModel {
@@ -1649,7 +1862,43 @@ pub mod dashboard {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::Dashboard";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::Dashboard")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_DASHBOARD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DashboardDefinition",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DashboardDescription",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DashboardName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ProjectId"],
+            conditional_create_only: &[],
+            attributes: &["DashboardArn", "DashboardId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-dashboard.html",
+        };
     }
 
     impl Resource for Dashboard {
@@ -1757,7 +2006,53 @@ pub mod dataset {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::Dataset";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::Dataset")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_DATASET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatasetConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatasetDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatasetName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatasetSource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatasetType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/DatasetType", "/properties/WorkspaceName"],
+            conditional_create_only: &[],
+            attributes: &["DatasetArn", "DatasetId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-dataset.html",
+        };
     }
 
     impl Resource for Dataset {
@@ -2068,7 +2363,43 @@ pub mod gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::Gateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::Gateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GatewayCapabilitySummaries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayPlatform",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GatewayPlatform", "/properties/GatewayVersion"],
+            conditional_create_only: &[],
+            attributes: &["GatewayId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-gateway.html",
+        };
     }
 
     impl Resource for Gateway {
@@ -2299,7 +2630,48 @@ pub mod pipeline {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::Pipeline";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::Pipeline")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_PIPELINE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Computations",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentVariables",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/WorkspaceName", "/properties/PipelineName"],
+            conditional_create_only: &[],
+            attributes: &["PipelineArn", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-pipeline.html",
+        };
     }
 
     impl Resource for Pipeline {
@@ -2486,7 +2858,68 @@ pub mod portal {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::Portal";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::Portal")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_PORTAL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Alarms",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationSenderEmail",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortalAuthMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortalContactEmail",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortalDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortalName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortalType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortalTypeConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PortalAuthMode", "/properties/PortalType"],
+            conditional_create_only: &[],
+            attributes: &["PortalArn", "PortalClientId", "PortalId", "PortalStartUrl"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-portal.html",
+        };
     }
 
     impl Resource for Portal {
@@ -2696,7 +3129,43 @@ pub mod project {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::Project";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::Project")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_PROJECT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssetIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortalId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PortalId"],
+            conditional_create_only: &[],
+            attributes: &["ProjectId", "ProjectArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-project.html",
+        };
     }
 
     impl Resource for Project {
@@ -2801,7 +3270,43 @@ pub mod task {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::Task";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::Task")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_TASK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/WorkspaceName", "/properties/TaskName"],
+            conditional_create_only: &[],
+            attributes: &["TaskArn", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-task.html",
+        };
     }
 
     impl Resource for Task {
@@ -3264,7 +3769,47 @@ pub mod workspace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTSiteWise::Workspace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTSiteWise::Workspace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTSITEWISE_WORKSPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/WorkspaceName",
+                "/properties/EncryptionConfiguration",
+                "/properties/KmsKeyId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["WorkspaceArn", "Status", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotsitewise-workspace.html",
+        };
     }
 
     impl Resource for Workspace {

@@ -44,7 +44,28 @@ pub mod flow_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTThingsGraph::FlowTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTThingsGraph::FlowTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTTHINGSGRAPH_FLOW_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CompatibleNamespaceVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotthingsgraph-flowtemplate.html",
+        };
     }
 
     impl Resource for FlowTemplate {

@@ -104,7 +104,75 @@ pub mod component_type {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTTwinMaker::ComponentType";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTTwinMaker::ComponentType")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTTWINMAKER_COMPONENT_TYPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ComponentTypeId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CompositeComponentTypes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExtendsFrom",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Functions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsSingleton",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PropertyDefinitions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PropertyGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/WorkspaceId", "/properties/ComponentTypeId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreationDateTime",
+                "UpdateDateTime",
+                "Status",
+                "IsAbstract",
+                "IsSchemaInitialized",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iottwinmaker-componenttype.html",
+        };
     }
 
     impl Resource for ComponentType {
@@ -649,7 +717,64 @@ pub mod entity {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTTwinMaker::Entity";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTTwinMaker::Entity")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTTWINMAKER_ENTITY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Components",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CompositeComponents",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EntityId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EntityName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParentEntityId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/WorkspaceId", "/properties/EntityId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreationDateTime",
+                "UpdateDateTime",
+                "Status",
+                "HasChildEntities",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iottwinmaker-entity.html",
+        };
     }
 
     impl Resource for Entity {
@@ -1260,7 +1385,58 @@ pub mod scene {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTTwinMaker::Scene";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTTwinMaker::Scene")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTTWINMAKER_SCENE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Capabilities",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentLocation",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SceneId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SceneMetadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/SceneId", "/properties/WorkspaceId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreationDateTime",
+                "UpdateDateTime",
+                "GeneratedSceneMetadata",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iottwinmaker-scene.html",
+        };
     }
 
     impl Resource for Scene {
@@ -1369,7 +1545,43 @@ pub mod sync_job {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTTwinMaker::SyncJob";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTTwinMaker::SyncJob")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTTWINMAKER_SYNC_JOB;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "SyncRole",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SyncSource",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/WorkspaceId",
+                "/properties/SyncSource",
+                "/properties/SyncRole",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationDateTime", "UpdateDateTime", "State"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iottwinmaker-syncjob.html",
+        };
     }
 
     impl Resource for SyncJob {
@@ -1484,7 +1696,43 @@ pub mod workspace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTTwinMaker::Workspace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTTwinMaker::Workspace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTTWINMAKER_WORKSPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3Location",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/WorkspaceId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationDateTime", "UpdateDateTime"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iottwinmaker-workspace.html",
+        };
     }
 
     impl Resource for Workspace {

@@ -73,7 +73,48 @@ pub mod destination {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTWireless::Destination";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTWireless::Destination")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTWIRELESS_DESTINATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Expression",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpressionType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotwireless-destination.html",
+        };
     }
 
     impl Resource for Destination {
@@ -181,7 +222,33 @@ pub mod device_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTWireless::DeviceProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTWireless::DeviceProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTWIRELESS_DEVICE_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LoRaWAN",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/LoRaWAN"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotwireless-deviceprofile.html",
+        };
     }
 
     impl Resource for DeviceProfile {
@@ -437,7 +504,68 @@ pub mod fuota_task {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTWireless::FuotaTask";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTWireless::FuotaTask")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTWIRELESS_FUOTA_TASK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssociateMulticastGroup",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssociateWirelessDevice",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisassociateMulticastGroup",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisassociateWirelessDevice",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirmwareUpdateImage",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirmwareUpdateRole",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoRaWAN",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "FuotaTaskStatus", "LoRaWAN.StartTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotwireless-fuotatask.html",
+        };
     }
 
     impl Resource for FuotaTask {
@@ -649,7 +777,54 @@ pub mod multicast_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTWireless::MulticastGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTWireless::MulticastGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTWIRELESS_MULTICAST_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssociateWirelessDevice",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisassociateWirelessDevice",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoRaWAN",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Id",
+                "Status",
+                "LoRaWAN.NumberOfDevicesRequested",
+                "LoRaWAN.NumberOfDevicesInGroup",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotwireless-multicastgroup.html",
+        };
     }
 
     impl Resource for MulticastGroup {
@@ -906,8 +1081,48 @@ pub mod network_analyzer_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTWireless::NetworkAnalyzerConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTWireless::NetworkAnalyzerConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::IOTWIRELESS_NETWORK_ANALYZER_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TraceContent",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WirelessDevices",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WirelessGateways",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotwireless-networkanalyzerconfiguration.html",
+        };
     }
 
     impl Resource for NetworkAnalyzerConfiguration {
@@ -1087,7 +1302,53 @@ pub mod partner_account {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTWireless::PartnerAccount";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTWireless::PartnerAccount")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTWIRELESS_PARTNER_ACCOUNT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountLinked",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PartnerAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PartnerType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sidewalk",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SidewalkResponse",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SidewalkUpdate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PartnerAccountId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Fingerprint"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotwireless-partneraccount.html",
+        };
     }
 
     impl Resource for PartnerAccount {
@@ -1256,7 +1517,52 @@ pub mod service_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTWireless::ServiceProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTWireless::ServiceProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTWIRELESS_SERVICE_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LoRaWAN",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/LoRaWAN"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "LoRaWAN.UlRate",
+                "LoRaWAN.UlBucketSize",
+                "LoRaWAN.UlRatePolicy",
+                "LoRaWAN.DlRate",
+                "LoRaWAN.DlBucketSize",
+                "LoRaWAN.DlRatePolicy",
+                "LoRaWAN.DevStatusReqFreq",
+                "LoRaWAN.ReportDevStatusBattery",
+                "LoRaWAN.ReportDevStatusMargin",
+                "LoRaWAN.DrMin",
+                "LoRaWAN.DrMax",
+                "LoRaWAN.ChannelMask",
+                "LoRaWAN.HrAllowed",
+                "LoRaWAN.NwkGeoLoc",
+                "LoRaWAN.TargetPer",
+                "LoRaWAN.MinGwDiversity",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotwireless-serviceprofile.html",
+        };
     }
 
     impl Resource for ServiceProfile {
@@ -1554,7 +1860,48 @@ pub mod task_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTWireless::TaskDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTWireless::TaskDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTWIRELESS_TASK_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoCreateTasks",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoRaWANUpdateGatewayTaskEntry",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TaskDefinitionType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Update",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotwireless-taskdefinition.html",
+        };
     }
 
     impl Resource for TaskDefinition {
@@ -1809,7 +2156,63 @@ pub mod wireless_device {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTWireless::WirelessDevice";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTWireless::WirelessDevice")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTWIRELESS_WIRELESS_DEVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LastUplinkReceivedAt",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoRaWAN",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Positioning",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThingArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ThingName", "Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotwireless-wirelessdevice.html",
+        };
     }
 
     impl Resource for WirelessDevice {
@@ -2274,8 +2677,44 @@ pub mod wireless_device_import_task {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTWireless::WirelessDeviceImportTask";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTWireless::WirelessDeviceImportTask")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::IOTWIRELESS_WIRELESS_DEVICE_IMPORT_TASK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sidewalk",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "CreationDate",
+                "Status",
+                "StatusReason",
+                "InitializedImportedDevicesCount",
+                "PendingImportedDevicesCount",
+                "OnboardedImportedDevicesCount",
+                "FailedImportedDevicesCount",
+                "Sidewalk.DeviceCreationFileList",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotwireless-wirelessdeviceimporttask.html",
+        };
     }
 
     impl Resource for WirelessDeviceImportTask {
@@ -2464,7 +2903,53 @@ pub mod wireless_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IoTWireless::WirelessGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IoTWireless::WirelessGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IOTWIRELESS_WIRELESS_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LastUplinkReceivedAt",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoRaWAN",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThingArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThingName",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iotwireless-wirelessgateway.html",
+        };
     }
 
     impl Resource for WirelessGateway {

@@ -58,7 +58,38 @@ pub mod ad_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVS::AdConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVS::AdConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVS_AD_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MediaTailorPlaybackConfigurations",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PostRollConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivs-adconfiguration.html",
+        };
     }
 
     impl Resource for AdConfiguration {
@@ -220,7 +251,68 @@ pub mod channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVS::Channel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVS::Channel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVS_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Authorized",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContainerFormat",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InsecureIngest",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LatencyMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultitrackInputConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Preset",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecordingConfigurationArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "PlaybackUrl", "IngestEndpoint"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivs-channel.html",
+        };
     }
 
     impl Resource for Channel {
@@ -512,7 +604,40 @@ pub mod encoder_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVS::EncoderConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVS::EncoderConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVS_ENCODER_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Video",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Video",
+                "/properties/Video/Bitrate",
+                "/properties/Video/Framerate",
+                "/properties/Video/Height",
+                "/properties/Video/Width",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivs-encoderconfiguration.html",
+        };
     }
 
     impl Resource for EncoderConfiguration {
@@ -636,7 +761,53 @@ pub mod ingest_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVS::IngestConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVS::IngestConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVS_INGEST_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IngestProtocol",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InsecureIngest",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StageArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/InsecureIngest",
+                "/properties/UserId",
+                "/properties/Name",
+                "/properties/IngestProtocol",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ParticipantId", "StreamKey", "State"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivs-ingestconfiguration.html",
+        };
     }
 
     impl Resource for IngestConfiguration {
@@ -755,7 +926,33 @@ pub mod playback_key_pair {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVS::PlaybackKeyPair";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVS::PlaybackKeyPair")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVS_PLAYBACK_KEY_PAIR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicKeyMaterial",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PublicKeyMaterial", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Fingerprint"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivs-playbackkeypair.html",
+        };
     }
 
     impl Resource for PlaybackKeyPair {
@@ -850,7 +1047,43 @@ pub mod playback_restriction_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVS::PlaybackRestrictionPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVS::PlaybackRestrictionPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVS_PLAYBACK_RESTRICTION_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowedCountries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllowedOrigins",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableStrictOriginEnforcement",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivs-playbackrestrictionpolicy.html",
+        };
     }
 
     impl Resource for PlaybackRestrictionPolicy {
@@ -927,7 +1160,33 @@ pub mod public_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVS::PublicKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVS::PublicKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVS_PUBLIC_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicKeyMaterial",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PublicKeyMaterial", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Fingerprint"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivs-publickey.html",
+        };
     }
 
     impl Resource for PublicKey {
@@ -1038,7 +1297,62 @@ pub mod recording_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVS::RecordingConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVS::RecordingConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVS_RECORDING_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecordingReconnectWindowSeconds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RenditionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThumbnailConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/DestinationConfiguration",
+                "/properties/DestinationConfiguration/S3",
+                "/properties/DestinationConfiguration/S3/BucketName",
+                "/properties/RecordingReconnectWindowSeconds",
+                "/properties/ThumbnailConfiguration",
+                "/properties/ThumbnailConfiguration/RecordingMode",
+                "/properties/ThumbnailConfiguration/TargetIntervalSeconds",
+                "/properties/ThumbnailConfiguration/Storage",
+                "/properties/ThumbnailConfiguration/Resolution",
+                "/properties/RenditionConfiguration",
+                "/properties/RenditionConfiguration/RenditionSelection",
+                "/properties/RenditionConfiguration/Renditions",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "State"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivs-recordingconfiguration.html",
+        };
     }
 
     impl Resource for RecordingConfiguration {
@@ -1369,7 +1683,33 @@ pub mod stage {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVS::Stage";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVS::Stage")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVS_STAGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoParticipantRecordingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ActiveSessionId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivs-stage.html",
+        };
     }
 
     impl Resource for Stage {
@@ -1671,7 +2011,37 @@ pub mod storage_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVS::StorageConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVS::StorageConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVS_STORAGE_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/S3",
+                "/properties/S3/BucketName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivs-storageconfiguration.html",
+        };
     }
 
     impl Resource for StorageConfiguration {
@@ -1761,7 +2131,28 @@ pub mod stream_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVS::StreamKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVS::StreamKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVS_STREAM_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChannelArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ChannelArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Value"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivs-streamkey.html",
+        };
     }
 
     impl Resource for StreamKey {

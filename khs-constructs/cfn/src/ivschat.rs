@@ -47,7 +47,33 @@ pub mod logging_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVSChat::LoggingConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVSChat::LoggingConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVSCHAT_LOGGING_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "State"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivschat-loggingconfiguration.html",
+        };
     }
 
     impl Resource for LoggingConfiguration {
@@ -239,7 +265,48 @@ pub mod room {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::IVSChat::Room";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::IVSChat::Room")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::IVSCHAT_ROOM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfigurationIdentifiers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumMessageLength",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumMessageRatePerSecond",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MessageReviewHandler",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ivschat-room.html",
+        };
     }
 
     impl Resource for Room {

@@ -128,7 +128,100 @@ pub mod connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KafkaConnect::Connector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KafkaConnect::Connector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KAFKACONNECT_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Capacity",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorDescription",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KafkaCluster",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KafkaClusterClientAuthentication",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KafkaClusterEncryptionInTransit",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KafkaConnectVersion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogDelivery",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Plugins",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceExecutionRoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkerConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ConnectorDescription",
+                "/properties/ConnectorName",
+                "/properties/KafkaCluster",
+                "/properties/KafkaClusterClientAuthentication",
+                "/properties/KafkaClusterEncryptionInTransit",
+                "/properties/KafkaConnectVersion",
+                "/properties/LogDelivery",
+                "/properties/Plugins",
+                "/properties/ServiceExecutionRoleArn",
+                "/properties/WorkerConfiguration",
+                "/properties/NetworkType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConnectorArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kafkaconnect-connector.html",
+        };
     }
 
     impl Resource for Connector {
@@ -737,7 +830,48 @@ pub mod custom_plugin {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KafkaConnect::CustomPlugin";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KafkaConnect::CustomPlugin")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KAFKACONNECT_CUSTOM_PLUGIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContentType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/ContentType",
+                "/properties/Location",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CustomPluginArn", "Revision", "FileDescription"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kafkaconnect-customplugin.html",
+        };
     }
 
     impl Resource for CustomPlugin {
@@ -921,7 +1055,42 @@ pub mod worker_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KafkaConnect::WorkerConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KafkaConnect::WorkerConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KAFKACONNECT_WORKER_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PropertiesFileContent",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/PropertiesFileContent",
+            ],
+            conditional_create_only: &[],
+            attributes: &["WorkerConfigurationArn", "Revision"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kafkaconnect-workerconfiguration.html",
+        };
     }
 
     impl Resource for WorkerConfiguration {

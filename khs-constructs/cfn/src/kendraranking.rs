@@ -53,7 +53,38 @@ pub mod execution_plan {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KendraRanking::ExecutionPlan";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KendraRanking::ExecutionPlan")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KENDRARANKING_EXECUTION_PLAN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CapacityUnits",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kendraranking-executionplan.html",
+        };
     }
 
     impl Resource for ExecutionPlan {

@@ -97,7 +97,72 @@ pub mod channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Kinesis::Channel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Kinesis::Channel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KINESIS_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChannelName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3DestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3TablesDestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceExecutionRoleARN",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamConfigurationList",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ChannelName",
+                "/properties/ServiceExecutionRoleARN",
+                "/properties/StreamConfigurationList",
+                "/properties/EncryptionConfiguration",
+                "/properties/S3DestinationConfiguration/StorageConfiguration",
+                "/properties/S3DestinationConfiguration/DeadLetterQueueS3Configuration",
+                "/properties/S3TablesDestinationConfiguration/S3TablesConfigurationList",
+                "/properties/S3TablesDestinationConfiguration/DeadLetterQueueS3Configuration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ChannelARN",
+                "ChannelId",
+                "ChannelStatus",
+                "ChannelCreationTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesis-channel.html",
+        };
     }
 
     impl Resource for Channel {
@@ -721,7 +786,28 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Kinesis::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Kinesis::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KINESIS_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourcePolicy",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesis-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {
@@ -834,7 +920,68 @@ pub mod stream {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Kinesis::Stream";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Kinesis::Stream")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KINESIS_STREAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DesiredShardLevelMetrics",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxRecordSizeInKiB",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecordDistributionStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetentionPeriodHours",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShardCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamEncryption",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamModeDetails",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WarmThroughputMiBps",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "WarmThroughputObject"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesis-stream.html",
+        };
     }
 
     impl Resource for Stream {
@@ -1099,7 +1246,37 @@ pub mod stream_consumer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Kinesis::StreamConsumer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Kinesis::StreamConsumer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KINESIS_STREAM_CONSUMER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConsumerName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamARN",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ConsumerName",
+                "/properties/StreamARN",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConsumerARN", "ConsumerStatus", "ConsumerCreationTimestamp"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesis-streamconsumer.html",
+        };
     }
 
     impl Resource for StreamConsumer {

@@ -56,7 +56,38 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KinesisAnalytics::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KinesisAnalytics::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KINESISANALYTICS_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationCode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Inputs",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationName"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesisanalytics-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -480,7 +511,28 @@ pub mod application_output {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KinesisAnalytics::ApplicationOutput";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KinesisAnalytics::ApplicationOutput")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KINESISANALYTICS_APPLICATION_OUTPUT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Output",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationName"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesisanalytics-applicationoutput.html",
+        };
     }
 
     impl Resource for ApplicationOutput {
@@ -711,8 +763,28 @@ pub mod application_reference_data_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KinesisAnalytics::ApplicationReferenceDataSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KinesisAnalytics::ApplicationReferenceDataSource")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::KINESISANALYTICS_APPLICATION_REFERENCE_DATA_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReferenceDataSource",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationName"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesisanalytics-applicationreferencedatasource.html",
+        };
     }
 
     impl Resource for ApplicationReferenceDataSource {

@@ -94,7 +94,63 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KinesisAnalyticsV2::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KinesisAnalyticsV2::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KINESISANALYTICSV2_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationMaintenanceConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RunConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuntimeEnvironment",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceExecutionRole",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationName", "/properties/ApplicationMode"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesisanalyticsv2-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -1607,8 +1663,28 @@ pub mod application_cloud_watch_logging_option {
         pub const TYPE_NAME: &'static str =
             "AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::KINESISANALYTICSV2_APPLICATION_CLOUD_WATCH_LOGGING_OPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CloudWatchLoggingOption",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationName"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesisanalyticsv2-applicationcloudwatchloggingoption.html",
+        };
     }
 
     impl Resource for ApplicationCloudWatchLoggingOption {
@@ -1696,8 +1772,28 @@ pub mod application_output {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KinesisAnalyticsV2::ApplicationOutput";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KinesisAnalyticsV2::ApplicationOutput")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::KINESISANALYTICSV2_APPLICATION_OUTPUT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Output",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationName"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesisanalyticsv2-applicationoutput.html",
+        };
     }
 
     impl Resource for ApplicationOutput {
@@ -1887,8 +1983,28 @@ pub mod application_reference_data_source {
         pub const TYPE_NAME: &'static str =
             "AWS::KinesisAnalyticsV2::ApplicationReferenceDataSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KinesisAnalyticsV2::ApplicationReferenceDataSource")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::KINESISANALYTICSV2_APPLICATION_REFERENCE_DATA_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReferenceDataSource",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationName"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesisanalyticsv2-applicationreferencedatasource.html",
+        };
     }
 
     impl Resource for ApplicationReferenceDataSource {

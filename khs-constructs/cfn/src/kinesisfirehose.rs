@@ -169,7 +169,120 @@ pub mod delivery_stream {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KinesisFirehose::DeliveryStream";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KinesisFirehose::DeliveryStream")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KINESISFIREHOSE_DELIVERY_STREAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AmazonOpenSearchServerlessDestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AmazonopensearchserviceDestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseSourceConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryStreamEncryptionConfigurationInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryStreamName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryStreamType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectPutSourceConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ElasticsearchDestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExtendedS3DestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HttpEndpointDestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IcebergDestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KinesisStreamSourceConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MSKSourceConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RedshiftDestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3DestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnowflakeDestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SplunkDestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DeliveryStreamName",
+                "/properties/DeliveryStreamType",
+                "/properties/ElasticsearchDestinationConfiguration/VpcConfiguration",
+                "/properties/AmazonopensearchserviceDestinationConfiguration/VpcConfiguration",
+                "/properties/AmazonOpenSearchServerlessDestinationConfiguration/VpcConfiguration",
+                "/properties/DatabaseSourceConfiguration",
+                "/properties/KinesisStreamSourceConfiguration",
+                "/properties/DirectPutSourceConfiguration",
+                "/properties/MSKSourceConfiguration",
+                "/properties/IcebergDestinationConfiguration/CatalogConfiguration",
+                "/properties/SnowflakeDestinationConfiguration/SnowflakeVpcConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesisfirehose-deliverystream.html",
+        };
     }
 
     impl Resource for DeliveryStream {

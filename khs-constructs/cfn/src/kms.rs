@@ -49,7 +49,28 @@ pub mod alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KMS::Alias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KMS::Alias")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KMS_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AliasName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetKeyId",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AliasName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kms-alias.html",
+        };
     }
 
     impl Resource for Alias {
@@ -169,7 +190,78 @@ pub mod key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KMS::Key";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KMS::Key")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KMS_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BypassPolicyLockoutSafetyCheck",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableKeyRotation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeySpec",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyUsage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiRegion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Origin",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PendingWindowInDays",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RotationPeriodInDays",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "KeyId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kms-key.html",
+        };
     }
 
     impl Resource for Key {
@@ -424,7 +516,48 @@ pub mod replica_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::KMS::ReplicaKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::KMS::ReplicaKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::KMS_REPLICA_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyPolicy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PendingWindowInDays",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrimaryKeyArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PrimaryKeyArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "KeyId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kms-replicakey.html",
+        };
     }
 
     impl Resource for ReplicaKey {

@@ -79,7 +79,61 @@ pub mod data_cells_filter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LakeFormation::DataCellsFilter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LakeFormation::DataCellsFilter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAKEFORMATION_DATA_CELLS_FILTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ColumnNames",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ColumnWildcard",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RowFilter",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableCatalogId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TableCatalogId",
+                "/properties/DatabaseName",
+                "/properties/TableName",
+                "/properties/Name",
+                "/properties/RowFilter",
+                "/properties/ColumnNames",
+                "/properties/ColumnWildcard",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lakeformation-datacellsfilter.html",
+        };
     }
 
     impl Resource for DataCellsFilter {
@@ -246,7 +300,73 @@ pub mod data_lake_settings {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LakeFormation::DataLakeSettings";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LakeFormation::DataLakeSettings")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAKEFORMATION_DATA_LAKE_SETTINGS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Admins",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllowExternalDataFiltering",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllowFullTableExternalDataAccess",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizedSessionTagValueList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreateDatabaseDefaultPermissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreateTableDefaultPermissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExternalDataFilteringAllowList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MutationType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReadOnlyAdmins",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrustedResourceOwners",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lakeformation-datalakesettings.html",
+        };
     }
 
     impl Resource for DataLakeSettings {
@@ -376,7 +496,38 @@ pub mod permissions {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LakeFormation::Permissions";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LakeFormation::Permissions")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAKEFORMATION_PERMISSIONS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataLakePrincipal",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionsWithGrantOption",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resource",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/DataLakePrincipal", "/properties/Resource"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lakeformation-permissions.html",
+        };
     }
 
     impl Resource for Permissions {
@@ -666,7 +817,49 @@ pub mod principal_permissions {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LakeFormation::PrincipalPermissions";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LakeFormation::PrincipalPermissions")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAKEFORMATION_PRINCIPAL_PERMISSIONS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Catalog",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionsWithGrantOption",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resource",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Catalog",
+                "/properties/Principal",
+                "/properties/Resource",
+                "/properties/Permissions",
+                "/properties/PermissionsWithGrantOption",
+            ],
+            conditional_create_only: &[],
+            attributes: &["PrincipalIdentifier", "ResourceIdentifier"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lakeformation-principalpermissions.html",
+        };
     }
 
     impl Resource for PrincipalPermissions {
@@ -1241,7 +1434,43 @@ pub mod resource {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LakeFormation::Resource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LakeFormation::Resource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAKEFORMATION_RESOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "HybridAccessEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseServiceLinkedRole",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WithFederation",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lakeformation-resource.html",
+        };
     }
 
     impl Resource for ResourceProperty {
@@ -1318,7 +1547,33 @@ pub mod tag {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LakeFormation::Tag";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LakeFormation::Tag")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAKEFORMATION_TAG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CatalogId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagKey",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagValues",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CatalogId", "/properties/TagKey"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lakeformation-tag.html",
+        };
     }
 
     impl Resource for TagProperty {
@@ -1379,7 +1634,28 @@ pub mod tag_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LakeFormation::TagAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LakeFormation::TagAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAKEFORMATION_TAG_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LFTags",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resource",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Resource", "/properties/LFTags"],
+            conditional_create_only: &[],
+            attributes: &["ResourceIdentifier", "TagsIdentifier"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lakeformation-tagassociation.html",
+        };
     }
 
     impl Resource for TagAssociation {

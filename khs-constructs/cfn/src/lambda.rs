@@ -76,7 +76,48 @@ pub mod alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::Alias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::Alias")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionVersion",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisionedConcurrencyConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/FunctionName"],
+            conditional_create_only: &[],
+            attributes: &["AliasArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-alias.html",
+        };
     }
 
     impl Resource for Alias {
@@ -262,7 +303,69 @@ pub mod capacity_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::CapacityProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::CapacityProvider")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_CAPACITY_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CapacityProviderName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CapacityProviderScalingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceRequirements",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionsConfig",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PropagateTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TelemetryConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfig",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/CapacityProviderName",
+                "/properties/VpcConfig",
+                "/properties/InstanceRequirements",
+                "/properties/PermissionsConfig",
+                "/properties/KmsKeyArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["State", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-capacityprovider.html",
+        };
     }
 
     impl Resource for CapacityProvider {
@@ -687,7 +790,38 @@ pub mod code_signing_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::CodeSigningConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::CodeSigningConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_CODE_SIGNING_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowedPublishers",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CodeSigningPolicies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["CodeSigningConfigId", "CodeSigningConfigArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-codesigningconfig.html",
+        };
     }
 
     impl Resource for CodeSigningConfig {
@@ -860,7 +994,43 @@ pub mod event_invoke_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::EventInvokeConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::EventInvokeConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_EVENT_INVOKE_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumEventAgeInSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumRetryAttempts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Qualifier",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/FunctionName", "/properties/Qualifier"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-eventinvokeconfig.html",
+        };
     }
 
     impl Resource for EventInvokeConfig {
@@ -1174,7 +1344,163 @@ pub mod event_source_mapping {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::EventSourceMapping";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::EventSourceMapping")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_EVENT_SOURCE_MAPPING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AmazonManagedKafkaEventSourceConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BatchSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BisectBatchOnFunctionError",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DocumentDBEventSourceConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventSourceArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterCriteria",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionResponseTypes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumBatchingWindowInSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumRecordAgeInSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumRetryAttempts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricsConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParallelizationFactor",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisionedPollerConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Queues",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScalingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SelfManagedEventSource",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SelfManagedKafkaEventSourceConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceAccessConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartingPosition",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartingPositionTimestamp",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Topics",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TumblingWindowInSeconds",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/EventSourceArn",
+                "/properties/StartingPosition",
+                "/properties/StartingPositionTimestamp",
+                "/properties/SelfManagedEventSource",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "EventSourceMappingArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-eventsourcemapping.html",
+        };
     }
 
     impl Resource for EventSourceMapping {
@@ -2119,7 +2445,182 @@ pub mod function {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::Function";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::Function")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_FUNCTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Architectures",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CapacityProviderConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Code",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CodeSigningConfigArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeadLetterConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DurableConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Environment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EphemeralStorage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemConfigs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionScalingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Handler",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Layers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemorySize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PackageType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublishToLatestPublished",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecursiveLoop",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReservedConcurrentExecutions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Runtime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuntimeManagementConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapStart",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TenancyConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Timeout",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TracingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FunctionName",
+                "/properties/PackageType",
+                "/properties/TenancyConfig",
+            ],
+            conditional_create_only: &["/properties/DurableConfig"],
+            attributes: &[
+                "SnapStartResponse",
+                "SnapStartResponse.ApplyOn",
+                "SnapStartResponse.OptimizationStatus",
+                "Arn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-function.html",
+        };
     }
 
     impl Resource for Function {
@@ -3242,7 +3743,55 @@ pub mod layer_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::LayerVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::LayerVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_LAYER_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CompatibleArchitectures",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CompatibleRuntimes",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LayerName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseInfo",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/CompatibleRuntimes",
+                "/properties/LicenseInfo",
+                "/properties/CompatibleArchitectures",
+                "/properties/LayerName",
+                "/properties/Description",
+                "/properties/Content",
+            ],
+            conditional_create_only: &[],
+            attributes: &["LayerVersionArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-layerversion.html",
+        };
     }
 
     impl Resource for LayerVersion {
@@ -3658,7 +4207,43 @@ pub mod layer_version_permission {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::LayerVersionPermission";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::LayerVersionPermission")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_LAYER_VERSION_PERMISSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Action",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LayerVersionArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/OrganizationId",
+                "/properties/Principal",
+                "/properties/Action",
+                "/properties/LayerVersionArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-layerversionpermission.html",
+        };
     }
 
     impl Resource for LayerVersionPermission {
@@ -3811,7 +4396,95 @@ pub mod microvm_image {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::MicrovmImage";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::MicrovmImage")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_MICROVM_IMAGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalOsCapabilities",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BaseImageArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BaseImageVersion",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BuildRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CodeArtifact",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CpuConfigurations",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EgressNetworkConnectors",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentVariables",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Hooks",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Logging",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resources",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ImageArn",
+                "State",
+                "LatestActiveImageVersion",
+                "LatestFailedImageVersion",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-microvmimage.html",
+        };
     }
 
     impl Resource for MicrovmImage {
@@ -4247,7 +4920,38 @@ pub mod network_connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::NetworkConnector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::NetworkConnector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_NETWORK_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OperatorRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "State", "LatestVersionArn", "LatestVersion"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-networkconnector.html",
+        };
     }
 
     impl Resource for NetworkConnector {
@@ -4505,7 +5209,73 @@ pub mod permission {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::Permission";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::Permission")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_PERMISSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Action",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventSourceToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionUrlAuthType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InvokedViaFunctionUrl",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrincipalOrgID",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceAccount",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceArn",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/FunctionName",
+                "/properties/FunctionUrlAuthType",
+                "/properties/InvokedViaFunctionUrl",
+                "/properties/SourceAccount",
+                "/properties/SourceArn",
+                "/properties/Principal",
+                "/properties/PrincipalOrgID",
+                "/properties/Action",
+                "/properties/EventSourceToken",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-permission.html",
+        };
     }
 
     impl Resource for Permission {
@@ -4606,7 +5376,28 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {
@@ -4685,7 +5476,43 @@ pub mod url {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::Url";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::Url")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_URL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Cors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InvokeMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Qualifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetFunctionArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TargetFunctionArn", "/properties/Qualifier"],
+            conditional_create_only: &[],
+            attributes: &["FunctionUrl", "FunctionArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-url.html",
+        };
     }
 
     impl Resource for Url {
@@ -4936,7 +5763,54 @@ pub mod version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::Version";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::Version")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CodeSha256",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionScalingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisionedConcurrencyConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuntimePolicy",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/FunctionName",
+                "/properties/Description",
+                "/properties/CodeSha256",
+                "/properties/ProvisionedConcurrencyConfig",
+                "/properties/RuntimePolicy",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Version", "FunctionArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-version.html",
+        };
     }
 
     impl Resource for Version {
@@ -5082,7 +5956,34 @@ pub mod web_function {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::WebFunction";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::WebFunction")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_WEB_FUNCTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FunctionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FunctionName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "FunctionArn",
+                "State",
+                "StateReason",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-webfunction.html",
+        };
     }
 
     impl Resource for WebFunction {
@@ -5225,7 +6126,79 @@ pub mod web_function_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::WebFunctionEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::WebFunctionEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_WEB_FUNCTION_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Regions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RevisionWeights",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScalingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThrottleConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FunctionName",
+                "/properties/EndpointName",
+                "/properties/EndpointType",
+                "/properties/Regions",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "FunctionArn",
+                "EndpointArn",
+                "DomainName",
+                "State",
+                "StateReason",
+                "UpdateStatus",
+                "UpdateStatusReason",
+                "RegionalEndpoints",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-webfunctionendpoint.html",
+        };
     }
 
     impl Resource for WebFunctionEndpoint {
@@ -5475,7 +6448,56 @@ pub mod web_function_revision {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lambda::WebFunctionRevision";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lambda::WebFunctionRevision")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LAMBDA_WEB_FUNCTION_REVISION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BuildConfig",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FunctionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceConfig",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/FunctionName",
+                "/properties/Description",
+                "/properties/KmsKeyArn",
+                "/properties/BuildConfig",
+                "/properties/ServiceConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "FunctionArn",
+                "RevisionId",
+                "RevisionArn",
+                "State",
+                "StateReason",
+                "CreatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-webfunctionrevision.html",
+        };
     }
 
     impl Resource for WebFunctionRevision {

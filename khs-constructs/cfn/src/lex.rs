@@ -134,7 +134,93 @@ pub mod bot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lex::Bot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lex::Bot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LEX_BOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoBuildBotLocales",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BotFileS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BotLocales",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BotMembers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BotTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BotType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataPrivacy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ErrorLogSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdleSessionTTLInSeconds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Replication",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TestBotAliasSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TestBotAliasTags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BotType"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "BotTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lex-bot.html",
+        };
     }
 
     impl Resource for Bot {
@@ -4329,7 +4415,58 @@ pub mod bot_alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lex::BotAlias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lex::BotAlias")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LEX_BOT_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BotAliasLocaleSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BotAliasName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BotAliasTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BotId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BotVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConversationLogSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SentimentAnalysisSettings",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BotId"],
+            conditional_create_only: &[],
+            attributes: &["BotAliasId", "Arn", "BotAliasStatus"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "BotAliasTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lex-botalias.html",
+        };
     }
 
     impl Resource for BotAlias {
@@ -4706,7 +4843,33 @@ pub mod bot_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lex::BotVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lex::BotVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LEX_BOT_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BotId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BotVersionLocaleSpecification",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BotId"],
+            conditional_create_only: &[],
+            attributes: &["BotVersion"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lex-botversion.html",
+        };
     }
 
     impl Resource for BotVersion {
@@ -4821,7 +4984,28 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lex::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lex::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LEX_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &["Id", "RevisionId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lex-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {

@@ -720,6 +720,7 @@ pub mod redshiftserverless;
 #[cfg_attr(docsrs, doc(cfg(feature = "refactorspaces")))]
 pub mod refactorspaces;
 pub mod registry;
+mod registry_data;
 #[cfg(feature = "rekognition")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rekognition")))]
 pub mod rekognition;

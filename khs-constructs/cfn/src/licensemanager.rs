@@ -65,7 +65,53 @@ pub mod grant {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LicenseManager::Grant";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LicenseManager::Grant")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LICENSEMANAGER_GRANT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowedOperations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GrantName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HomeRegion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principals",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["GrantArn", "Version"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-licensemanager-grant.html",
+        };
     }
 
     impl Resource for Grant {
@@ -313,7 +359,78 @@ pub mod license {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LicenseManager::License";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LicenseManager::License")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LICENSEMANAGER_LICENSE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Beneficiary",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConsumptionConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Entitlements",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HomeRegion",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Issuer",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseMetadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductSKU",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Validity",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["LicenseArn", "Version"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-licensemanager-license.html",
+        };
     }
 
     impl Resource for License {
@@ -778,7 +895,48 @@ pub mod license_asset_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LicenseManager::LicenseAssetGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LicenseManager::LicenseAssetGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LICENSEMANAGER_LICENSE_ASSET_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssociatedLicenseAssetRulesetARNs",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseAssetGroupConfigurations",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Properties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/LicenseAssetGroupConfigurations"],
+            conditional_create_only: &[],
+            attributes: &["LicenseAssetGroupArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-licensemanager-licenseassetgroup.html",
+        };
     }
 
     impl Resource for LicenseAssetGroup {
@@ -903,8 +1061,38 @@ pub mod license_asset_rule_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LicenseManager::LicenseAssetRuleSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LicenseManager::LicenseAssetRuleSet")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::LICENSEMANAGER_LICENSE_ASSET_RULE_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rules",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["LicenseAssetRulesetArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-licensemanager-licenseassetruleset.html",
+        };
     }
 
     impl Resource for LicenseAssetRuleSet {
@@ -1255,7 +1443,76 @@ pub mod license_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LicenseManager::LicenseConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LicenseManager::LicenseConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LICENSEMANAGER_LICENSE_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisassociateWhenNotFound",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseCountHardLimit",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseCountingType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseExpiry",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseRules",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductInformationList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/LicenseCountingType",
+                "/properties/LicenseRules",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "LicenseConfigurationId",
+                "LicenseConfigurationArn",
+                "Status",
+                "OwnerAccountId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-licensemanager-licenseconfiguration.html",
+        };
     }
 
     impl Resource for LicenseConfiguration {
@@ -1466,7 +1723,48 @@ pub mod report_generator {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LicenseManager::ReportGenerator";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LicenseManager::ReportGenerator")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LICENSEMANAGER_REPORT_GENERATOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReportContext",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReportFrequency",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReportGeneratorName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReportType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "S3Location", "CreateTime", "ReportCreatorAccount"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-licensemanager-reportgenerator.html",
+        };
     }
 
     impl Resource for ReportGenerator {

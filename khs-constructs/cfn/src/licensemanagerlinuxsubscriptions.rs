@@ -49,8 +49,41 @@ pub mod subscription_provider {
         pub const TYPE_NAME: &'static str =
             "AWS::LicenseManagerLinuxSubscriptions::SubscriptionProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LicenseManagerLinuxSubscriptions::SubscriptionProvider")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::LICENSEMANAGERLINUXSUBSCRIPTIONS_SUBSCRIPTION_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "SecretArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscriptionProviderSource",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SubscriptionProviderSource",
+                "/properties/SecretArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "SubscriptionProviderArn",
+                "SubscriptionProviderStatus",
+                "SubscriptionProviderStatusMessage",
+                "LastSuccessfulDataRetrievalTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-licensemanagerlinuxsubscriptions-subscriptionprovider.html",
+        };
     }
 
     impl Resource for SubscriptionProvider {

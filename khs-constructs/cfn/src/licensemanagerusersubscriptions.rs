@@ -51,8 +51,44 @@ pub mod license_server_endpoint {
         pub const TYPE_NAME: &'static str =
             "AWS::LicenseManagerUserSubscriptions::LicenseServerEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LicenseManagerUserSubscriptions::LicenseServerEndpoint")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::LICENSEMANAGERUSERSUBSCRIPTIONS_LICENSE_SERVER_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseServerSettings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IdentityProviderArn",
+                "/properties/LicenseServerSettings",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "LicenseServerEndpointArn",
+                "LicenseServerEndpointId",
+                "LicenseServerEndpointProvisioningStatus",
+                "ServerType",
+                "ServerEndpoint",
+                "LicenseServers",
+                "CreationTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-licensemanagerusersubscriptions-licenseserverendpoint.html",
+        };
     }
 
     impl Resource for LicenseServerEndpoint {

@@ -109,7 +109,77 @@ pub mod alarm {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::Alarm";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::Alarm")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_ALARM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AlarmName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComparisonOperator",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContactProtocols",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatapointsToAlarm",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EvaluationPeriods",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitoredResourceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationTriggers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Threshold",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TreatMissingData",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AlarmName",
+                "/properties/MonitoredResourceName",
+                "/properties/MetricName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AlarmArn", "State"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-alarm.html",
+        };
     }
 
     impl Resource for Alarm {
@@ -488,7 +558,53 @@ pub mod bucket {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::Bucket";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::Bucket")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_BUCKET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessRules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BucketName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BundleId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObjectVersioning",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReadOnlyAccessAccounts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourcesReceivingAccess",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BucketName"],
+            conditional_create_only: &[],
+            attributes: &["BucketArn", "Url", "AbleToUpdateBundle"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-bucket.html",
+        };
     }
 
     impl Resource for Bucket {
@@ -619,7 +735,42 @@ pub mod certificate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::Certificate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::Certificate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_CERTIFICATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubjectAlternativeNames",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/CertificateName",
+                "/properties/DomainName",
+                "/properties/SubjectAlternativeNames",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CertificateArn", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-certificate.html",
+        };
     }
 
     impl Resource for Certificate {
@@ -698,7 +849,35 @@ pub mod contact_method {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::ContactMethod";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::ContactMethod")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_CONTACT_METHOD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactEndpoint",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Protocol", "/properties/ContactEndpoint"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Status",
+                "Name",
+                "CreatedAt",
+                "SupportCode",
+                "ResourceType",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-contactmethod.html",
+        };
     }
 
     impl Resource for ContactMethod {
@@ -865,7 +1044,63 @@ pub mod container {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::Container";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::Container")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_CONTAINER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContainerServiceDeployment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsDisabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Power",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateRegistryAccess",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicDomainNames",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scale",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ServiceName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ContainerArn",
+                "Url",
+                "PrincipalArn",
+                "PrivateRegistryAccess.EcrImagePullerRole.PrincipalArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-container.html",
+        };
     }
 
     impl Resource for Container {
@@ -1333,7 +1568,100 @@ pub mod database {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::Database";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::Database")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_DATABASE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupRetention",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CaCertificateIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterDatabaseName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUserPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUsername",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredBackupWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredMaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PubliclyAccessible",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RelationalDatabaseBlueprintId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RelationalDatabaseBundleId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RelationalDatabaseName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RelationalDatabaseParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RotateMasterUserPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/RelationalDatabaseName",
+                "/properties/AvailabilityZone",
+                "/properties/RelationalDatabaseBlueprintId",
+                "/properties/RelationalDatabaseBundleId",
+                "/properties/MasterDatabaseName",
+                "/properties/MasterUsername",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DatabaseArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-database.html",
+        };
     }
 
     impl Resource for Database {
@@ -1472,7 +1800,51 @@ pub mod database_snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::DatabaseSnapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::DatabaseSnapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_DATABASE_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RelationalDatabaseName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RelationalDatabaseSnapshotName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/RelationalDatabaseSnapshotName",
+                "/properties/RelationalDatabaseName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "Engine",
+                "EngineVersion",
+                "FromRelationalDatabaseArn",
+                "FromRelationalDatabaseBlueprintId",
+                "FromRelationalDatabaseBundleId",
+                "FromRelationalDatabaseName",
+                "Location",
+                "Name",
+                "ResourceType",
+                "SizeInGb",
+                "State",
+                "SupportCode",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-databasesnapshot.html",
+        };
     }
 
     impl Resource for DatabaseSnapshot {
@@ -1632,7 +2004,64 @@ pub mod disk {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::Disk";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::Disk")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_DISK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AddOns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DiskName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SizeInGb",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DiskName",
+                "/properties/AvailabilityZone",
+                "/properties/SizeInGb",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AttachedTo",
+                "Path",
+                "IsAttached",
+                "Iops",
+                "AttachmentState",
+                "State",
+                "ResourceType",
+                "Location.AvailabilityZone",
+                "Location.RegionName",
+                "SupportCode",
+                "DiskArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-disk.html",
+        };
     }
 
     impl Resource for Disk {
@@ -1914,7 +2343,44 @@ pub mod disk_snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::DiskSnapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::DiskSnapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_DISK_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DiskName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DiskSnapshotName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DiskSnapshotName", "/properties/DiskName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "DiskSnapshotArn",
+                "Location",
+                "ResourceType",
+                "State",
+                "Progress",
+                "FromDiskName",
+                "SizeInGb",
+                "IsFromAutoSnapshot",
+                "CreatedAt",
+                "SupportCode",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-disksnapshot.html",
+        };
     }
 
     impl Resource for DiskSnapshot {
@@ -2091,7 +2557,68 @@ pub mod distribution {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::Distribution";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::Distribution")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_DISTRIBUTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BundleId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheBehaviorSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheBehaviors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultCacheBehavior",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DistributionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Origin",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DistributionName", "/properties/IpAddressType"],
+            conditional_create_only: &[],
+            attributes: &["DistributionArn", "Status", "AbleToUpdateBundle"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-distribution.html",
+        };
     }
 
     impl Resource for Distribution {
@@ -2585,7 +3112,39 @@ pub mod domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::Domain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::Domain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainEntries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "SupportCode",
+                "CreatedAt",
+                "Location",
+                "ResourceType",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-domain.html",
+        };
     }
 
     impl Resource for Domain {
@@ -2846,7 +3405,100 @@ pub mod instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::Instance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::Instance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AddOns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlueprintId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BundleId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Hardware",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyPairName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Networking",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserData",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/InstanceName",
+                "/properties/BlueprintId",
+                "/properties/BundleId",
+                "/properties/AvailabilityZone",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "InstanceArn",
+                "SshKeyName",
+                "SupportCode",
+                "ResourceType",
+                "IsStaticIp",
+                "PrivateIpAddress",
+                "PublicIpAddress",
+                "Ipv6Addresses",
+                "Location.AvailabilityZone",
+                "Location.RegionName",
+                "Hardware.CpuCount",
+                "Hardware.RamSizeInGb",
+                "State.Code",
+                "State.Name",
+                "UserName",
+                "Networking.MonthlyTransfer.GbPerMonthAllocated",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-instance.html",
+        };
     }
 
     impl Resource for Instance {
@@ -3368,7 +4020,46 @@ pub mod instance_snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::InstanceSnapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::InstanceSnapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_INSTANCE_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceSnapshotName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/InstanceSnapshotName",
+                "/properties/InstanceName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "IsFromAutoSnapshot",
+                "Location",
+                "FromInstanceName",
+                "FromInstanceArn",
+                "ResourceType",
+                "SizeInGb",
+                "State",
+                "SupportCode",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-instancesnapshot.html",
+        };
     }
 
     impl Resource for InstanceSnapshot {
@@ -3481,7 +4172,35 @@ pub mod key_pair {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::KeyPair";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::KeyPair")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_KEY_PAIR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "KeyPairName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KeyPairName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "KeyPairArn",
+                "Fingerprint",
+                "CreatedAt",
+                "SupportCode",
+                "ResourceType",
+                "Location",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-keypair.html",
+        };
     }
 
     impl Resource for KeyPair {
@@ -3628,7 +4347,67 @@ pub mod load_balancer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::LoadBalancer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::LoadBalancer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_LOAD_BALANCER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AttachedInstances",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckPath",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstancePort",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoadBalancerName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionStickinessEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionStickinessLBCookieDurationSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TlsPolicyName",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/LoadBalancerName",
+                "/properties/InstancePort",
+                "/properties/IpAddressType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["LoadBalancerArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-loadbalancer.html",
+        };
     }
 
     impl Resource for LoadBalancer {
@@ -3770,8 +4549,53 @@ pub mod load_balancer_tls_certificate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::LoadBalancerTlsCertificate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::LoadBalancerTlsCertificate")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::LIGHTSAIL_LOAD_BALANCER_TLS_CERTIFICATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateAlternativeNames",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateDomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HttpsRedirectionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsAttached",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoadBalancerName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/LoadBalancerName",
+                "/properties/CertificateName",
+                "/properties/CertificateDomainName",
+                "/properties/CertificateAlternativeNames",
+            ],
+            conditional_create_only: &[],
+            attributes: &["LoadBalancerTlsCertificateArn", "Status"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-loadbalancertlscertificate.html",
+        };
     }
 
     impl Resource for LoadBalancerTlsCertificate {
@@ -3849,7 +4673,28 @@ pub mod static_ip {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Lightsail::StaticIp";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Lightsail::StaticIp")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LIGHTSAIL_STATIC_IP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AttachedTo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StaticIpName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/StaticIpName"],
+            conditional_create_only: &[],
+            attributes: &["StaticIpArn", "IsAttached", "IpAddress"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lightsail-staticip.html",
+        };
     }
 
     impl Resource for StaticIp {

@@ -78,7 +78,58 @@ pub mod api_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Location::APIKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Location::APIKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOCATION_API_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpireTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ForceDelete",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ForceUpdate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NoExpiry",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Restrictions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KeyName"],
+            conditional_create_only: &[],
+            attributes: &["CreateTime", "Arn", "KeyArn", "UpdateTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-location-apikey.html",
+        };
     }
 
     impl Resource for ApiKey {
@@ -290,7 +341,48 @@ pub mod geofence_collection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Location::GeofenceCollection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Location::GeofenceCollection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOCATION_GEOFENCE_COLLECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CollectionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PricingPlan",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PricingPlanDataSource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CollectionName", "/properties/KmsKeyId"],
+            conditional_create_only: &[],
+            attributes: &["CollectionArn", "Arn", "CreateTime", "UpdateTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-location-geofencecollection.html",
+        };
     }
 
     impl Resource for GeofenceCollection {
@@ -420,7 +512,43 @@ pub mod map {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Location::Map";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Location::Map")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOCATION_MAP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MapName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PricingPlan",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Configuration", "/properties/MapName"],
+            conditional_create_only: &[],
+            attributes: &["CreateTime", "Arn", "MapArn", "UpdateTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-location-map.html",
+        };
     }
 
     impl Resource for Map {
@@ -595,7 +723,48 @@ pub mod place_index {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Location::PlaceIndex";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Location::PlaceIndex")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOCATION_PLACE_INDEX;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataSource",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSourceConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IndexName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PricingPlan",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DataSource", "/properties/IndexName"],
+            conditional_create_only: &[],
+            attributes: &["CreateTime", "Arn", "IndexArn", "UpdateTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-location-placeindex.html",
+        };
     }
 
     impl Resource for PlaceIndex {
@@ -776,7 +945,43 @@ pub mod route_calculator {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Location::RouteCalculator";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Location::RouteCalculator")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOCATION_ROUTE_CALCULATOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CalculatorName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSource",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PricingPlan",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CalculatorName", "/properties/DataSource"],
+            conditional_create_only: &[],
+            attributes: &["CalculatorArn", "Arn", "CreateTime", "UpdateTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-location-routecalculator.html",
+        };
     }
 
     impl Resource for RouteCalculator {
@@ -935,7 +1140,63 @@ pub mod tracker {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Location::Tracker";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Location::Tracker")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOCATION_TRACKER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventBridgeEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyEnableGeospatialQueries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PositionFiltering",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PricingPlan",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PricingPlanDataSource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrackerName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/KmsKeyId", "/properties/TrackerName"],
+            conditional_create_only: &[],
+            attributes: &["CreateTime", "Arn", "TrackerArn", "UpdateTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-location-tracker.html",
+        };
     }
 
     impl Resource for Tracker {
@@ -1085,7 +1346,28 @@ pub mod tracker_consumer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Location::TrackerConsumer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Location::TrackerConsumer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOCATION_TRACKER_CONSUMER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConsumerArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrackerName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TrackerName", "/properties/ConsumerArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-location-trackerconsumer.html",
+        };
     }
 
     impl Resource for TrackerConsumer {

@@ -67,7 +67,43 @@ pub mod account_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::AccountPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::AccountPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_ACCOUNT_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scope",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SelectionCriteria",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PolicyName", "/properties/PolicyType"],
+            conditional_create_only: &[],
+            attributes: &["AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-accountpolicy.html",
+        };
     }
 
     impl Resource for AccountPolicy {
@@ -243,7 +279,56 @@ pub mod delivery {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::Delivery";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::Delivery")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_DELIVERY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryDestinationArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliverySourceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FieldDelimiter",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecordFields",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3EnableHiveCompatiblePath",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3SuffixPath",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DeliverySourceName",
+                "/properties/DeliveryDestinationArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DeliveryId", "Arn", "DeliveryDestinationType"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-delivery.html",
+        };
     }
 
     impl Resource for Delivery {
@@ -359,7 +444,53 @@ pub mod delivery_destination {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::DeliveryDestination";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::DeliveryDestination")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_DELIVERY_DESTINATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryDestinationPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryDestinationType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationResourceArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutputFormat",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/OutputFormat",
+                "/properties/DestinationResourceArn",
+                "/properties/DeliveryDestinationType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-deliverydestination.html",
+        };
     }
 
     impl Resource for DeliveryDestination {
@@ -482,7 +613,43 @@ pub mod delivery_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::DeliverySource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::DeliverySource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_DELIVERY_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeliverySourceConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Service", "ResourceArns", "Arn", "Status", "StatusReason"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-deliverysource.html",
+        };
     }
 
     impl Resource for DeliverySource {
@@ -601,7 +768,43 @@ pub mod destination {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::Destination";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::Destination")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_DESTINATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetArn",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DestinationName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-destination.html",
+        };
     }
 
     impl Resource for Destination {
@@ -680,7 +883,37 @@ pub mod integration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::Integration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::Integration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_INTEGRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceConfig",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/IntegrationName",
+                "/properties/IntegrationType",
+                "/properties/ResourceConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &["IntegrationStatus"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-integration.html",
+        };
     }
 
     impl Resource for Integration {
@@ -868,7 +1101,58 @@ pub mod log_anomaly_detector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::LogAnomalyDetector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::LogAnomalyDetector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_LOG_ANOMALY_DETECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AnomalyVisibilityTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DetectorName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EvaluationFrequency",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterPattern",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupArnList",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "AnomalyDetectorArn",
+                "CreationTimeStamp",
+                "LastModifiedTimeStamp",
+                "AnomalyDetectorStatus",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loganomalydetector.html",
+        };
     }
 
     impl Resource for LogAnomalyDetector {
@@ -1048,7 +1332,68 @@ pub mod log_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::LogGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::LogGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_LOG_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BearerTokenAuthenticationEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataProtectionPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtectionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FieldIndexPolicies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupClass",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourcePolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetentionInDays",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/LogGroupName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loggroup.html",
+        };
     }
 
     impl Resource for LogGroup {
@@ -1152,7 +1497,28 @@ pub mod log_stream {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::LogStream";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::LogStream")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_LOG_STREAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogStreamName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/LogGroupName", "/properties/LogStreamName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-logstream.html",
+        };
     }
 
     impl Resource for LogStream {
@@ -1259,7 +1625,53 @@ pub mod metric_filter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::MetricFilter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::MetricFilter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_METRIC_FILTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplyOnTransformedLogs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EmitSystemFieldDimensions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FieldSelectionCriteria",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterPattern",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricTransformations",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FilterName", "/properties/LogGroupName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-metricfilter.html",
+        };
     }
 
     impl Resource for MetricFilter {
@@ -1558,7 +1970,43 @@ pub mod query_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::QueryDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::QueryDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_QUERY_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupNames",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryString",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["QueryDefinitionId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-querydefinition.html",
+        };
     }
 
     impl Resource for QueryDefinition {
@@ -1692,7 +2140,28 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/PolicyName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {
@@ -1838,7 +2307,94 @@ pub mod scheduled_query {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::ScheduledQuery";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::ScheduledQuery")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_SCHEDULED_QUERY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupIdentifiers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryLanguage",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryString",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduleEndTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduleExpression",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduleStartTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartTimeOffset",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Timezone",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ScheduledQueryArn",
+                "LastTriggeredTime",
+                "LastExecutionStatus",
+                "CreationTime",
+                "LastUpdatedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-scheduledquery.html",
+        };
     }
 
     impl Resource for ScheduledQuery {
@@ -2062,7 +2618,21 @@ pub mod storage_tier_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::StorageTierPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::StorageTierPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_STORAGE_TIER_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "StorageTier",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-storagetierpolicy.html",
+        };
     }
 
     impl Resource for StorageTierPolicy {
@@ -2219,7 +2789,63 @@ pub mod subscription_filter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::SubscriptionFilter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::SubscriptionFilter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_SUBSCRIPTION_FILTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplyOnTransformedLogs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Distribution",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EmitSystemFields",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FieldSelectionCriteria",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterPattern",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FilterName", "/properties/LogGroupName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-subscriptionfilter.html",
+        };
     }
 
     impl Resource for SubscriptionFilter {
@@ -2307,7 +2933,28 @@ pub mod transformer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Logs::Transformer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Logs::Transformer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOGS_TRANSFORMER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LogGroupIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransformerConfig",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/LogGroupIdentifier"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-transformer.html",
+        };
     }
 
     impl Resource for Transformer {

@@ -97,7 +97,67 @@ pub mod inference_scheduler {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LookoutEquipment::InferenceScheduler";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LookoutEquipment::InferenceScheduler")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOOKOUTEQUIPMENT_INFERENCE_SCHEDULER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataDelayOffsetInMinutes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataInputConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataOutputConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataUploadFrequency",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InferenceSchedulerName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerSideKmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/InferenceSchedulerName",
+                "/properties/ModelName",
+                "/properties/ServerSideKmsKeyId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["InferenceSchedulerArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lookoutequipment-inferencescheduler.html",
+        };
     }
 
     impl Resource for InferenceScheduler {

@@ -35,7 +35,21 @@ pub mod project {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::LookoutVision::Project";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::LookoutVision::Project")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::LOOKOUTVISION_PROJECT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ProjectName",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/ProjectName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lookoutvision-project.html",
+        };
     }
 
     impl Resource for Project {

@@ -51,7 +51,38 @@ pub mod allow_list {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Macie::AllowList";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Macie::AllowList")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MACIE_ALLOW_LIST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Criteria",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-macie-allowlist.html",
+        };
     }
 
     impl Resource for AllowList {
@@ -175,7 +206,60 @@ pub mod custom_data_identifier {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Macie::CustomDataIdentifier";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Macie::CustomDataIdentifier")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MACIE_CUSTOM_DATA_IDENTIFIER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IgnoreWords",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Keywords",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumMatchDistance",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Regex",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/Regex",
+                "/properties/MaximumMatchDistance",
+                "/properties/Keywords",
+                "/properties/IgnoreWords",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-macie-customdataidentifier.html",
+        };
     }
 
     impl Resource for CustomDataIdentifier {
@@ -279,7 +363,48 @@ pub mod findings_filter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Macie::FindingsFilter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Macie::FindingsFilter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MACIE_FINDINGS_FILTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Action",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FindingCriteria",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Position",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-macie-findingsfilter.html",
+        };
     }
 
     impl Resource for FindingsFilter {
@@ -449,7 +574,38 @@ pub mod member {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Macie::Member";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Macie::Member")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MACIE_MEMBER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Email",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AccountId", "/properties/Email"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "AdministratorAccountId",
+                "RelationshipStatus",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-macie-member.html",
+        };
     }
 
     impl Resource for Member {
@@ -539,7 +695,28 @@ pub mod session {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Macie::Session";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Macie::Session")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MACIE_SESSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FindingPublishingFrequency",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AwsAccountId", "ServiceRole", "AutomatedDiscoveryStatus"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-macie-session.html",
+        };
     }
 
     impl Resource for Session {

@@ -47,7 +47,33 @@ pub mod accessor {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ManagedBlockchain::Accessor";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ManagedBlockchain::Accessor")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MANAGEDBLOCKCHAIN_ACCESSOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessorType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AccessorType", "/properties/NetworkType"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "BillingToken", "CreationDate", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-managedblockchain-accessor.html",
+        };
     }
 
     impl Resource for Accessor {
@@ -217,7 +243,38 @@ pub mod member {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ManagedBlockchain::Member";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ManagedBlockchain::Member")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MANAGEDBLOCKCHAIN_MEMBER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InvitationId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemberConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["MemberId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-managedblockchain-member.html",
+        };
     }
 
     impl Resource for Member {
@@ -531,7 +588,33 @@ pub mod node {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ManagedBlockchain::Node";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ManagedBlockchain::Node")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MANAGEDBLOCKCHAIN_NODE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MemberId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["NodeId", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-managedblockchain-node.html",
+        };
     }
 
     impl Resource for Node {

@@ -88,7 +88,53 @@ pub mod bridge {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::Bridge";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::Bridge")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_BRIDGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EgressGatewayBridge",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IngressGatewayBridge",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Outputs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlacementArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceFailoverConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sources",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["BridgeArn", "BridgeState"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-bridge.html",
+        };
     }
 
     impl Resource for Bridge {
@@ -581,7 +627,33 @@ pub mod bridge_output {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::BridgeOutput";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::BridgeOutput")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_BRIDGE_OUTPUT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BridgeArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkOutput",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BridgeArn", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-bridgeoutput.html",
+        };
     }
 
     impl Resource for BridgeOutput {
@@ -741,7 +813,38 @@ pub mod bridge_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::BridgeSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::BridgeSource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_BRIDGE_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BridgeArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowSource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkSource",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BridgeArn", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-bridgesource.html",
+        };
     }
 
     impl Resource for BridgeSource {
@@ -1008,7 +1111,90 @@ pub mod flow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::Flow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::Flow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_FLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncodingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Maintenance",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MediaStreams",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NdiConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceFailoverConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceMonitoringConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcInterfaces",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/AvailabilityZone",
+                "/properties/Source/Name",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "FlowArn",
+                "FlowAvailabilityZone",
+                "Source.SourceArn",
+                "Source.IngestIp",
+                "Source.SourceIngestPort",
+                "EgressIp",
+                "FlowNdiMachineName",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-flow.html",
+        };
     }
 
     impl Resource for Flow {
@@ -2762,7 +2948,62 @@ pub mod flow_entitlement {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::FlowEntitlement";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::FlowEntitlement")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_FLOW_ENTITLEMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataTransferSubscriberFeePercent",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Encryption",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EntitlementStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subscribers",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FlowArn",
+                "/properties/DataTransferSubscriberFeePercent",
+                "/properties/Name",
+            ],
+            conditional_create_only: &[],
+            attributes: &["EntitlementArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-flowentitlement.html",
+        };
     }
 
     impl Resource for FlowEntitlement {
@@ -3039,7 +3280,67 @@ pub mod flow_media_stream {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::FlowMediaStream";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::FlowMediaStream")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_FLOW_MEDIA_STREAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Attributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClockRate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MediaStreamId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MediaStreamName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MediaStreamType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VideoFormat",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FlowArn",
+                "/properties/MediaStreamName",
+                "/properties/MediaStreamId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Fmt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-flowmediastream.html",
+        };
     }
 
     impl Resource for FlowMediaStream {
@@ -3525,7 +3826,133 @@ pub mod flow_output {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::FlowOutput";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::FlowOutput")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_FLOW_OUTPUT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CidrAllowList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Destination",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Encryption",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxLatency",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MediaStreamOutputConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinLatency",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NdiAudioReferenceLevel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NdiOutputTimecodeSource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NdiProgramName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NdiSpeedHqQuality",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutputStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemoteId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouterIntegrationState",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouterIntegrationTransitEncryption",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SmoothingLatency",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcInterfaceAttachment",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/FlowArn"],
+            conditional_create_only: &[],
+            attributes: &["OutputArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-flowoutput.html",
+        };
     }
 
     impl Resource for FlowOutput {
@@ -4190,7 +4617,117 @@ pub mod flow_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::FlowSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::FlowSource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_FLOW_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Decryption",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EntitlementArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayBridgeSource",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IngestPort",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxBitrate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxLatency",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinLatency",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SenderControlPort",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SenderIpAddress",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceListenerAddress",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceListenerPort",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcInterfaceName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WhitelistCidr",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FlowArn",
+                "/properties/Name",
+                "/properties/Protocol",
+            ],
+            conditional_create_only: &[],
+            attributes: &["IngestIp", "SourceArn", "SourceIngestPort"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-flowsource.html",
+        };
     }
 
     impl Resource for FlowSource {
@@ -4521,7 +5058,48 @@ pub mod flow_vpc_interface {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::FlowVpcInterface";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::FlowVpcInterface")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_FLOW_VPC_INTERFACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FlowArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FlowArn", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["NetworkInterfaceIds"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-flowvpcinterface.html",
+        };
     }
 
     impl Resource for FlowVpcInterface {
@@ -4600,7 +5178,37 @@ pub mod gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::Gateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::Gateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EgressCidrBlocks",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Networks",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/EgressCidrBlocks",
+                "/properties/Networks",
+            ],
+            conditional_create_only: &[],
+            attributes: &["GatewayArn", "GatewayState"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-gateway.html",
+        };
     }
 
     impl Resource for Gateway {
@@ -4767,7 +5375,90 @@ pub mod router_input {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::RouterInput";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::RouterInput")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_ROUTER_INPUT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentQualityAnalysisConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumBitrate",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingScope",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tier",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitEncryption",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Configuration/Standard/NetworkInterfaceArn",
+                "/properties/Configuration/Merge/NetworkInterfaceArn",
+                "/properties/Configuration/Failover/NetworkInterfaceArn",
+                "/properties/AvailabilityZone",
+                "/properties/RegionName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "ContentQualityAnalysisType",
+                "CreatedAt",
+                "Id",
+                "InputType",
+                "IpAddress",
+                "MaintenanceType",
+                "RoutedOutputs",
+                "State",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-routerinput.html",
+        };
     }
 
     impl Resource for RouterInput {
@@ -5006,8 +5697,47 @@ pub mod router_network_interface {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::RouterNetworkInterface";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::RouterNetworkInterface")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::MEDIACONNECT_ROUTER_NETWORK_INTERFACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RegionName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "AssociatedInputCount",
+                "AssociatedOutputCount",
+                "CreatedAt",
+                "Id",
+                "NetworkInterfaceType",
+                "State",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-routernetworkinterface.html",
+        };
     }
 
     impl Resource for RouterNetworkInterface {
@@ -5167,7 +5897,82 @@ pub mod router_output {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaConnect::RouterOutput";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaConnect::RouterOutput")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIACONNECT_ROUTER_OUTPUT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FabricConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumBitrate",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingScope",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tier",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Configuration/Standard/NetworkInterfaceArn",
+                "/properties/AvailabilityZone",
+                "/properties/RegionName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "Id",
+                "IpAddress",
+                "MaintenanceType",
+                "OutputType",
+                "RoutedState",
+                "State",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediaconnect-routeroutput.html",
+        };
     }
 
     impl Resource for RouterOutput {

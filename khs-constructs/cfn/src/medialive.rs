@@ -132,7 +132,108 @@ pub mod channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::Channel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::Channel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AnywhereSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CdiInputSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelClass",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelEngineVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelSecurityGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Destinations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DryRun",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncoderSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InferenceSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputAttachments",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputSpecification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkedChannelSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogLevel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Maintenance",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Vpc",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Vpc"],
+            conditional_create_only: &[],
+            attributes: &["Inputs", "Id", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-channel.html",
+        };
     }
 
     impl Resource for Channel {
@@ -7251,7 +7352,38 @@ pub mod channel_placement_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::ChannelPlacementGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::ChannelPlacementGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_CHANNEL_PLACEMENT_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Nodes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ClusterId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Channels", "Id", "State"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-channelplacementgroup.html",
+        };
     }
 
     impl Resource for ChannelPlacementGroup {
@@ -7414,7 +7546,90 @@ pub mod cloud_watch_alarm_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::CloudWatchAlarmTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::CloudWatchAlarmTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_CLOUD_WATCH_ALARM_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ComparisonOperator",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatapointsToAlarm",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EvaluationPeriods",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Period",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Statistic",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetResourceType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Threshold",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TreatMissingData",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "Id",
+                "GroupId",
+                "Identifier",
+                "ModifiedAt",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-cloudwatchalarmtemplate.html",
+        };
     }
 
     impl Resource for CloudWatchAlarmTemplate {
@@ -7707,8 +7922,33 @@ pub mod cloud_watch_alarm_template_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::CloudWatchAlarmTemplateGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::CloudWatchAlarmTemplateGroup")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::MEDIALIVE_CLOUD_WATCH_ALARM_TEMPLATE_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "Id", "Identifier", "ModifiedAt"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-cloudwatchalarmtemplategroup.html",
+        };
     }
 
     impl Resource for CloudWatchAlarmTemplateGroup {
@@ -7815,7 +8055,43 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ClusterType", "/properties/InstanceRoleArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ChannelIds", "Id", "State"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-cluster.html",
+        };
     }
 
     impl Resource for Cluster {
@@ -8011,7 +8287,55 @@ pub mod event_bridge_rule_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::EventBridgeRuleTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::EventBridgeRuleTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_EVENT_BRIDGE_RULE_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventTargets",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "GroupId",
+                "Id",
+                "Identifier",
+                "ModifiedAt",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-eventbridgeruletemplate.html",
+        };
     }
 
     impl Resource for EventBridgeRuleTemplate {
@@ -8224,8 +8548,33 @@ pub mod event_bridge_rule_template_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::EventBridgeRuleTemplateGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::EventBridgeRuleTemplateGroup")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::MEDIALIVE_EVENT_BRIDGE_RULE_TEMPLATE_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "Id", "Identifier", "ModifiedAt"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-eventbridgeruletemplategroup.html",
+        };
     }
 
     impl Resource for EventBridgeRuleTemplateGroup {
@@ -8396,7 +8745,114 @@ pub mod input {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::Input";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::Input")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_INPUT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Destinations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputDevices",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputNetworkLocation",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputSecurityGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MediaConnectFlows",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MulticastSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouterSettings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SdiSources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Smpte2110ReceiverGroupSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SrtSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Vpc",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/InputNetworkLocation",
+                "/properties/Type",
+                "/properties/Vpc",
+                "/properties/RouterSettings",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "AttachedChannels",
+                "Id",
+                "InputClass",
+                "InputPartnerIds",
+                "InputSourceType",
+                "SecurityGroups",
+                "SourceUrls",
+                "State",
+                "DestinationUrls",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-input.html",
+        };
     }
 
     impl Resource for Input {
@@ -9175,7 +9631,28 @@ pub mod input_security_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::InputSecurityGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::InputSecurityGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_INPUT_SECURITY_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WhitelistRules",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "Inputs"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-inputsecuritygroup.html",
+        };
     }
 
     impl Resource for InputSecurityGroup {
@@ -9293,7 +9770,49 @@ pub mod multiplex {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::Multiplex";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::Multiplex")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_MULTIPLEX;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZones",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Destinations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiplexSettings",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AvailabilityZones"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Id",
+                "PipelinesRunningCount",
+                "ProgramCount",
+                "State",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-multiplex.html",
+        };
     }
 
     impl Resource for Multiplex {
@@ -9501,7 +10020,48 @@ pub mod multiplexprogram {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::Multiplexprogram";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::Multiplexprogram")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_MULTIPLEXPROGRAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MultiplexId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiplexProgramSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PacketIdentifiersMap",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineDetails",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredChannelPipeline",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProgramName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ProgramName", "/properties/MultiplexId"],
+            conditional_create_only: &[],
+            attributes: &["ChannelId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-multiplexprogram.html",
+        };
     }
 
     impl Resource for Multiplexprogram {
@@ -9786,7 +10346,38 @@ pub mod network {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::Network";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::Network")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_NETWORK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IpPools",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Routes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "State", "AssociatedClusterIds"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-network.html",
+        };
     }
 
     impl Resource for Network {
@@ -9940,7 +10531,55 @@ pub mod node {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::Node";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::Node")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_NODE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeInterfaceMappings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SdiSourceMappings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ClusterId", "/properties/NodeInterfaceMappings"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Id",
+                "State",
+                "ConnectionState",
+                "InstanceArn",
+                "ChannelPlacementGroups",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-node.html",
+        };
     }
 
     impl Resource for Node {
@@ -10165,7 +10804,38 @@ pub mod sdi_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::SdiSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::SdiSource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_SDI_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Mode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "State", "Arn", "Inputs"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-sdisource.html",
+        };
     }
 
     impl Resource for SdiSource {
@@ -10352,7 +11022,69 @@ pub mod signal_map {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaLive::SignalMap";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaLive::SignalMap")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIALIVE_SIGNAL_MAP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CloudWatchAlarmTemplateGroupIdentifiers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DiscoveryEntryPointArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventBridgeRuleTemplateGroupIdentifiers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ForceRediscovery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CloudWatchAlarmTemplateGroupIds",
+                "CreatedAt",
+                "ErrorMessage",
+                "EventBridgeRuleTemplateGroupIds",
+                "FailedMediaResourceMap",
+                "Id",
+                "Identifier",
+                "LastDiscoveredAt",
+                "LastSuccessfulMonitorDeployment",
+                "MediaResourceMap",
+                "ModifiedAt",
+                "MonitorChangesPendingDeployment",
+                "MonitorDeployment",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-medialive-signalmap.html",
+        };
     }
 
     impl Resource for SignalMap {

@@ -100,7 +100,75 @@ pub mod channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaPackageV2::Channel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaPackageV2::Channel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIAPACKAGEV2_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChannelGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputSwitchConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiviewConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutputHeaderConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutputLockingMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ChannelGroupName",
+                "/properties/ChannelName",
+                "/properties/InputType",
+                "/properties/OutputLockingMode",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "IngestEndpoints",
+                "IngestEndpointUrls",
+                "ModifiedAt",
+                "AttachedMultiviewChannels",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediapackagev2-channel.html",
+        };
     }
 
     impl Resource for Channel {
@@ -368,7 +436,33 @@ pub mod channel_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaPackageV2::ChannelGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaPackageV2::ChannelGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIAPACKAGEV2_CHANNEL_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChannelGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ChannelGroupName"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "EgressDomain", "ModifiedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediapackagev2-channelgroup.html",
+        };
     }
 
     impl Resource for ChannelGroup {
@@ -470,7 +564,33 @@ pub mod channel_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaPackageV2::ChannelPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaPackageV2::ChannelPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIAPACKAGEV2_CHANNEL_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChannelGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ChannelGroupName", "/properties/ChannelName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediapackagev2-channelpolicy.html",
+        };
     }
 
     impl Resource for ChannelPolicy {
@@ -628,7 +748,105 @@ pub mod origin_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaPackageV2::OriginEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaPackageV2::OriginEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEDIAPACKAGEV2_ORIGIN_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChannelGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContainerType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DashManifests",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ForceEndpointErrorConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HlsManifests",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LowLatencyHlsManifests",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MssManifests",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OriginEndpointName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Segment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartoverWindowSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamNameOutputMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UriSeparator",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ChannelGroupName",
+                "/properties/ChannelName",
+                "/properties/OriginEndpointName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "DashManifestUrls",
+                "MssManifestUrls",
+                "HlsManifestUrls",
+                "LowLatencyHlsManifestUrls",
+                "ModifiedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediapackagev2-originendpoint.html",
+        };
     }
 
     impl Resource for OriginEndpoint {
@@ -2853,8 +3071,47 @@ pub mod origin_endpoint_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MediaPackageV2::OriginEndpointPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MediaPackageV2::OriginEndpointPolicy")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::MEDIAPACKAGEV2_ORIGIN_ENDPOINT_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CdnAuthConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OriginEndpointName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ChannelGroupName",
+                "/properties/ChannelName",
+                "/properties/OriginEndpointName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mediapackagev2-originendpointpolicy.html",
+        };
     }
 
     impl Resource for OriginEndpointPolicy {

@@ -47,7 +47,33 @@ pub mod acl {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MemoryDB::ACL";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MemoryDB::ACL")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEMORYDB_ACL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ACLName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserNames",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ACLName"],
+            conditional_create_only: &[],
+            attributes: &["Status", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-memorydb-acl.html",
+        };
     }
 
     impl Resource for Acl {
@@ -307,7 +333,180 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MemoryDB::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MemoryDB::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEMORYDB_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ACLName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoMinorVersionUpgrade",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterEndpoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataTiering",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FinalSnapshotName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpDiscovery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiRegionClusterName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumReplicasPerShard",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumShards",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotRetentionLimit",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnsTopicArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnsTopicStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TLSEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterName",
+                "/properties/TLSEnabled",
+                "/properties/DataTiering",
+                "/properties/KmsKeyId",
+                "/properties/Port",
+                "/properties/SubnetGroupName",
+                "/properties/SnapshotArns",
+                "/properties/MultiRegionClusterName",
+                "/properties/SnapshotName",
+                "/properties/NetworkType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Status",
+                "ClusterEndpoint.Address",
+                "ClusterEndpoint.Port",
+                "ARN",
+                "ParameterGroupStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-memorydb-cluster.html",
+        };
     }
 
     impl Resource for Cluster {
@@ -561,7 +760,73 @@ pub mod multi_region_cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MemoryDB::MultiRegionCluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MemoryDB::MultiRegionCluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEMORYDB_MULTI_REGION_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiRegionClusterNameSuffix",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiRegionParameterGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumShards",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TLSEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UpdateStrategy",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/MultiRegionClusterNameSuffix",
+                "/properties/EngineVersion",
+                "/properties/MultiRegionParameterGroupName",
+                "/properties/TLSEnabled",
+            ],
+            conditional_create_only: &[],
+            attributes: &["MultiRegionClusterName", "Status", "ARN"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-memorydb-multiregioncluster.html",
+        };
     }
 
     impl Resource for MultiRegionCluster {
@@ -697,7 +962,47 @@ pub mod parameter_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MemoryDB::ParameterGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MemoryDB::ParameterGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEMORYDB_PARAMETER_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Family",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ParameterGroupName",
+                "/properties/Family",
+                "/properties/Description",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ARN"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-memorydb-parametergroup.html",
+        };
     }
 
     impl Resource for ParameterGroup {
@@ -790,7 +1095,48 @@ pub mod snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MemoryDB::Snapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MemoryDB::Snapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEMORYDB_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SnapshotName",
+                "/properties/ClusterName",
+                "/properties/KmsKeyId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Status",
+                "Source",
+                "ClusterConfiguration",
+                "DataTiering",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-memorydb-snapshot.html",
+        };
     }
 
     impl Resource for Snapshot {
@@ -896,7 +1242,38 @@ pub mod subnet_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MemoryDB::SubnetGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MemoryDB::SubnetGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEMORYDB_SUBNET_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SubnetGroupName"],
+            conditional_create_only: &[],
+            attributes: &["ARN", "SupportedNetworkTypes"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-memorydb-subnetgroup.html",
+        };
     }
 
     impl Resource for SubnetGroup {
@@ -986,7 +1363,38 @@ pub mod user {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MemoryDB::User";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MemoryDB::User")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MEMORYDB_USER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessString",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/UserName"],
+            conditional_create_only: &[],
+            attributes: &["Status", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-memorydb-user.html",
+        };
     }
 
     impl Resource for User {

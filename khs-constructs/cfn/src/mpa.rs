@@ -73,7 +73,62 @@ pub mod approval_team {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MPA::ApprovalTeam";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MPA::ApprovalTeam")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MPA_APPROVAL_TEAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApprovalStrategy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Approvers",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policies",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Policies",
+                "/properties/Policies/*/PolicyArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "VersionId",
+                "NumberOfApprovers",
+                "UpdateSessionArn",
+                "CreationTime",
+                "LastUpdateTime",
+                "Status",
+                "StatusCode",
+                "StatusMessage",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mpa-approvalteam.html",
+        };
     }
 
     impl Resource for ApprovalTeam {
@@ -289,7 +344,41 @@ pub mod identity_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MPA::IdentitySource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MPA::IdentitySource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MPA_IDENTITY_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IdentitySourceParameters",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IdentitySourceParameters",
+                "/properties/IdentitySourceParameters/IamIdentityCenter",
+                "/properties/IdentitySourceParameters/IamIdentityCenter/InstanceArn",
+                "/properties/IdentitySourceParameters/IamIdentityCenter/Region",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "IdentitySourceArn",
+                "IdentitySourceType",
+                "IdentitySourceParameters.IamIdentityCenter.ApprovalPortalUrl",
+                "CreationTime",
+                "Status",
+                "StatusCode",
+                "StatusMessage",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mpa-identitysource.html",
+        };
     }
 
     impl Resource for IdentitySource {

@@ -41,7 +41,28 @@ pub mod batch_scram_secret {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MSK::BatchScramSecret";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MSK::BatchScramSecret")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MSK_BATCH_SCRAM_SECRET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecretArnList",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ClusterArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-msk-batchscramsecret.html",
+        };
     }
 
     impl Resource for BatchScramSecret {
@@ -148,7 +169,97 @@ pub mod channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MSK::Channel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MSK::Channel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MSK_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChannelName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IcebergDestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingInfo",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3DestinationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TopicConfigurationList",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ChannelName",
+                "/properties/ClusterArn",
+                "/properties/TopicConfigurationList",
+                "/properties/EncryptionConfiguration",
+                "/properties/LoggingInfo",
+                "/properties/IcebergDestinationConfiguration/ServiceExecutionRoleArn",
+                "/properties/IcebergDestinationConfiguration/Catalog",
+                "/properties/IcebergDestinationConfiguration/Catalog/CatalogArn",
+                "/properties/IcebergDestinationConfiguration/Catalog/WarehouseLocation",
+                "/properties/IcebergDestinationConfiguration/DeadLetterQueueS3",
+                "/properties/IcebergDestinationConfiguration/DeadLetterQueueS3/BucketArn",
+                "/properties/IcebergDestinationConfiguration/DeadLetterQueueS3/ErrorOutputPrefix",
+                "/properties/IcebergDestinationConfiguration/DeadLetterQueueS3/ExpectedBucketOwner",
+                "/properties/IcebergDestinationConfiguration/AppendOnly",
+                "/properties/IcebergDestinationConfiguration/SchemaEvolution",
+                "/properties/IcebergDestinationConfiguration/SchemaEvolution/EnableSchemaEvolution",
+                "/properties/IcebergDestinationConfiguration/TableCreation",
+                "/properties/IcebergDestinationConfiguration/TableCreation/EnableTableCreation",
+                "/properties/IcebergDestinationConfiguration/DestinationTableList",
+                "/properties/IcebergDestinationConfiguration/DestinationTableList/*/DestinationDatabaseName",
+                "/properties/IcebergDestinationConfiguration/DestinationTableList/*/DestinationTableName",
+                "/properties/IcebergDestinationConfiguration/DestinationTableList/*/PartitionSpec",
+                "/properties/IcebergDestinationConfiguration/DestinationTableList/*/PartitionSpec/PartitionStrategy",
+                "/properties/IcebergDestinationConfiguration/DestinationTableList/*/PartitionSpec/SourceList",
+                "/properties/IcebergDestinationConfiguration/DestinationTableList/*/PartitionSpec/SourceList/*/SourceName",
+                "/properties/IcebergDestinationConfiguration/CompressionType",
+                "/properties/S3DestinationConfiguration/ServiceExecutionRoleArn",
+                "/properties/S3DestinationConfiguration/DeadLetterQueueS3",
+                "/properties/S3DestinationConfiguration/DeadLetterQueueS3/BucketArn",
+                "/properties/S3DestinationConfiguration/DeadLetterQueueS3/ErrorOutputPrefix",
+                "/properties/S3DestinationConfiguration/DeadLetterQueueS3/ExpectedBucketOwner",
+                "/properties/S3DestinationConfiguration/Storage",
+                "/properties/S3DestinationConfiguration/Storage/BucketArn",
+                "/properties/S3DestinationConfiguration/Storage/OutputPrefix",
+                "/properties/S3DestinationConfiguration/Storage/OutputKeyTemplate",
+                "/properties/S3DestinationConfiguration/Storage/StorageClass",
+                "/properties/S3DestinationConfiguration/Storage/CompressionType",
+                "/properties/S3DestinationConfiguration/Storage/ExpectedBucketOwner",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ChannelArn", "Status", "StateInfo"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-msk-channel.html",
+        };
     }
 
     impl Resource for Channel {
@@ -971,7 +1082,95 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MSK::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MSK::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MSK_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BrokerNodeGroupInfo",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientAuthentication",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationInfo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionInfo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnhancedMonitoring",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KafkaVersion",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingInfo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumberOfBrokerNodes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OpenMonitoring",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rebalancing",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ZookeeperAccess",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/BrokerNodeGroupInfo/BrokerAZDistribution",
+                "/properties/BrokerNodeGroupInfo/ClientSubnets",
+                "/properties/BrokerNodeGroupInfo/SecurityGroups",
+                "/properties/EncryptionInfo/EncryptionAtRest",
+                "/properties/EncryptionInfo/EncryptionInTransit/InCluster",
+                "/properties/ClusterName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CurrentVersion"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-msk-cluster.html",
+        };
     }
 
     impl Resource for Cluster {
@@ -1962,7 +2161,28 @@ pub mod cluster_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MSK::ClusterPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MSK::ClusterPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MSK_CLUSTER_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ClusterArn"],
+            conditional_create_only: &[],
+            attributes: &["CurrentVersion"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-msk-clusterpolicy.html",
+        };
     }
 
     impl Resource for ClusterPolicy {
@@ -2061,7 +2281,48 @@ pub mod configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MSK::Configuration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MSK::Configuration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MSK_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KafkaVersionsList",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LatestRevision",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerProperties",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KafkaVersionsList", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "LatestRevision.CreationTime",
+                "LatestRevision.Revision",
+                "LatestRevision.Description",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-msk-configuration.html",
+        };
     }
 
     impl Resource for Configuration {
@@ -2214,7 +2475,66 @@ pub mod replicator {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MSK::Replicator";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MSK::Replicator")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MSK_REPLICATOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KafkaClusters",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogDelivery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationInfoList",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicatorName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceExecutionRoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ReplicatorName",
+                "/properties/Description",
+                "/properties/KafkaClusters",
+                "/properties/ServiceExecutionRoleArn",
+                "/properties/ReplicationInfoList/*/SourceKafkaClusterArn",
+                "/properties/ReplicationInfoList/*/SourceKafkaClusterId",
+                "/properties/ReplicationInfoList/*/TargetKafkaClusterArn",
+                "/properties/ReplicationInfoList/*/TargetKafkaClusterId",
+                "/properties/ReplicationInfoList/*/TargetCompressionType",
+                "/properties/ReplicationInfoList/*/ConsumerGroupReplication/ConsumerGroupOffsetSyncMode",
+                "/properties/ReplicationInfoList/*/TopicReplication/StartingPosition",
+                "/properties/ReplicationInfoList/*/TopicReplication/TopicNameConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ReplicatorArn", "CurrentVersion"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-msk-replicator.html",
+        };
     }
 
     impl Resource for Replicator {
@@ -3222,7 +3542,43 @@ pub mod serverless_cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MSK::ServerlessCluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MSK::ServerlessCluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MSK_SERVERLESS_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientAuthentication",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfigs",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterName",
+                "/properties/VpcConfigs",
+                "/properties/ClientAuthentication",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-msk-serverlesscluster.html",
+        };
     }
 
     impl Resource for ServerlessCluster {
@@ -3391,7 +3747,47 @@ pub mod topic {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MSK::Topic";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MSK::Topic")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MSK_TOPIC;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PartitionCount",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationFactor",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TopicName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterArn",
+                "/properties/TopicName",
+                "/properties/ReplicationFactor",
+            ],
+            conditional_create_only: &[],
+            attributes: &["TopicArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-msk-topic.html",
+        };
     }
 
     impl Resource for Topic {
@@ -3497,7 +3893,54 @@ pub mod vpc_connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MSK::VpcConnection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MSK::VpcConnection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MSK_VPC_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Authentication",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientSubnets",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroups",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetClusterArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ClientSubnets",
+                "/properties/Authentication",
+                "/properties/SecurityGroups",
+                "/properties/TargetClusterArn",
+                "/properties/VpcId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-msk-vpcconnection.html",
+        };
     }
 
     impl Resource for VpcConnection {

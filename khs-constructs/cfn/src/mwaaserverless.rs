@@ -100,7 +100,76 @@ pub mod workflow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::MWAAServerless::Workflow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::MWAAServerless::Workflow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::MWAASERVERLESS_WORKFLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Code",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionS3Location",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TriggerMode",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/EncryptionConfiguration"],
+            conditional_create_only: &[],
+            attributes: &[
+                "WorkflowArn",
+                "WorkflowVersion",
+                "CreatedAt",
+                "ModifiedAt",
+                "WorkflowStatus",
+                "ScheduleConfiguration",
+                "CodeSnapshottedAt",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-mwaaserverless-workflow.html",
+        };
     }
 
     impl Resource for Workflow {

@@ -86,7 +86,69 @@ pub mod graph {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NeptuneGraph::Graph";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NeptuneGraph::Graph")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NEPTUNEGRAPH_GRAPH;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GraphName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImportTask",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisionedMemory",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicConnectivity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicaCount",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VectorSearchConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GraphName",
+                "/properties/ReplicaCount",
+                "/properties/ImportTask",
+                "/properties/VectorSearchConfiguration",
+                "/properties/KmsKeyIdentifier",
+            ],
+            conditional_create_only: &["/properties/ProvisionedMemory"],
+            attributes: &["GraphArn", "GraphId", "Endpoint"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-neptunegraph-graph.html",
+        };
     }
 
     impl Resource for Graph {
@@ -423,7 +485,39 @@ pub mod graph_snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NeptuneGraph::GraphSnapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NeptuneGraph::GraphSnapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NEPTUNEGRAPH_GRAPH_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GraphIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SnapshotName", "/properties/GraphIdentifier"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "SnapshotCreateTime",
+                "Status",
+                "KmsKeyIdentifier",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-neptunegraph-graphsnapshot.html",
+        };
     }
 
     impl Resource for GraphSnapshot {
@@ -536,7 +630,43 @@ pub mod private_graph_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NeptuneGraph::PrivateGraphEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NeptuneGraph::PrivateGraphEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NEPTUNEGRAPH_PRIVATE_GRAPH_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GraphIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GraphIdentifier",
+                "/properties/SecurityGroupIds",
+                "/properties/SubnetIds",
+                "/properties/VpcId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["PrivateGraphEndpointIdentifier", "VpcEndpointId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-neptunegraph-privategraphendpoint.html",
+        };
     }
 
     impl Resource for PrivateGraphEndpoint {

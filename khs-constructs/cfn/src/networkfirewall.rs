@@ -59,8 +59,43 @@ pub mod container_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkFirewall::ContainerAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkFirewall::ContainerAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NETWORKFIREWALL_CONTAINER_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContainerAssociationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContainerMonitoringConfigurations",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ContainerAssociationName", "/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &["ContainerAssociationArn", "Status", "ResolvedCidrCount"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkfirewall-containerassociation.html",
+        };
     }
 
     impl Resource for ContainerAssociation {
@@ -340,7 +375,115 @@ pub mod firewall {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkFirewall::Firewall";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkFirewall::Firewall")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKFIREWALL_FIREWALL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneChangeProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneMappings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeleteProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnabledAnalysisTypes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallPolicyArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallPolicyChangeProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NatGatewayMappings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NoSourcePreservation",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProxySettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetChangeProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetMappings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcEndpoint",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/VpcId",
+                "/properties/FirewallName",
+                "/properties/NoSourcePreservation",
+                "/properties/NatGatewayMappings",
+                "/properties/VpcEndpoint",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "FirewallArn",
+                "FirewallId",
+                "TransitGatewayAttachmentId",
+                "EndpointIds",
+                "NumberOfAssociations",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkfirewall-firewall.html",
+        };
     }
 
     impl Resource for Firewall {
@@ -650,7 +793,38 @@ pub mod firewall_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkFirewall::FirewallPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkFirewall::FirewallPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKFIREWALL_FIREWALL_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallPolicy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallPolicyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FirewallPolicyName"],
+            conditional_create_only: &[],
+            attributes: &["FirewallPolicyArn", "FirewallPolicyId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkfirewall-firewallpolicy.html",
+        };
     }
 
     impl Resource for FirewallPolicy {
@@ -1167,8 +1341,38 @@ pub mod logging_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkFirewall::LoggingConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkFirewall::LoggingConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NETWORKFIREWALL_LOGGING_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EnableMonitoringDashboard",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FirewallName", "/properties/FirewallArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkfirewall-loggingconfiguration.html",
+        };
     }
 
     impl Resource for LoggingConfiguration {
@@ -1370,7 +1574,57 @@ pub mod rule_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkFirewall::RuleGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkFirewall::RuleGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKFIREWALL_RULE_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Capacity",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleGroup",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SummaryConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/RuleGroupName",
+                "/properties/Capacity",
+                "/properties/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &["RuleGroupArn", "RuleGroupId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkfirewall-rulegroup.html",
+        };
     }
 
     impl Resource for RuleGroup {
@@ -2411,8 +2665,41 @@ pub mod tls_inspection_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkFirewall::TLSInspectionConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkFirewall::TLSInspectionConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NETWORKFIREWALL_TLS_INSPECTION_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TLSInspectionConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TLSInspectionConfigurationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/TLSInspectionConfigurationName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "TLSInspectionConfigurationArn",
+                "TLSInspectionConfigurationId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkfirewall-tlsinspectionconfiguration.html",
+        };
     }
 
     impl Resource for TlsInspectionConfiguration {
@@ -2766,8 +3053,52 @@ pub mod vpc_endpoint_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkFirewall::VpcEndpointAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkFirewall::VpcEndpointAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NETWORKFIREWALL_VPC_ENDPOINT_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetMapping",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/FirewallArn",
+                "/properties/Description",
+                "/properties/VpcId",
+                "/properties/SubnetMapping",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "VpcEndpointAssociationArn",
+                "VpcEndpointAssociationId",
+                "EndpointId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkfirewall-vpcendpointassociation.html",
+        };
     }
 
     impl Resource for VpcEndpointAssociation {

@@ -60,7 +60,43 @@ pub mod monitor {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkFlowMonitor::Monitor";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkFlowMonitor::Monitor")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKFLOWMONITOR_MONITOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LocalResources",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitorName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RemoteResources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScopeArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MonitorName", "/properties/ScopeArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "MonitorStatus", "CreatedAt", "ModifiedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkflowmonitor-monitor.html",
+        };
     }
 
     impl Resource for Monitor {
@@ -271,7 +307,28 @@ pub mod scope {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkFlowMonitor::Scope";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkFlowMonitor::Scope")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKFLOWMONITOR_SCOPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Targets",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Targets"],
+            conditional_create_only: &[],
+            attributes: &["ScopeArn", "ScopeId", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkflowmonitor-scope.html",
+        };
     }
 
     impl Resource for Scope {

@@ -82,7 +82,72 @@ pub mod connect_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::ConnectAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::ConnectAttachment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKMANAGER_CONNECT_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CoreNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EdgeLocation",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkFunctionGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Options",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingPolicyLabel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransportAttachmentId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/CoreNetworkId",
+                "/properties/EdgeLocation",
+                "/properties/TransportAttachmentId",
+                "/properties/Options",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CoreNetworkArn",
+                "CreatedAt",
+                "UpdatedAt",
+                "AttachmentType",
+                "State",
+                "ResourceArn",
+                "AttachmentId",
+                "OwnerAccountId",
+                "AttachmentPolicyRuleNumber",
+                "SegmentName",
+                "LastModificationErrors",
+                "ProposedSegmentChange",
+                "ProposedNetworkFunctionGroupChange",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-connectattachment.html",
+        };
     }
 
     impl Resource for ConnectAttachment {
@@ -297,7 +362,68 @@ pub mod connect_peer {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::ConnectPeer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::ConnectPeer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKMANAGER_CONNECT_PEER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BgpOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectAttachmentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CoreNetworkAddress",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InsideCidrBlocks",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerAddress",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/PeerAddress",
+                "/properties/CoreNetworkAddress",
+                "/properties/BgpOptions",
+                "/properties/InsideCidrBlocks",
+                "/properties/ConnectAttachmentId",
+                "/properties/SubnetArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ConnectPeerId",
+                "State",
+                "CreatedAt",
+                "Configuration",
+                "CoreNetworkId",
+                "EdgeLocation",
+                "LastModificationErrors",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-connectpeer.html",
+        };
     }
 
     impl Resource for ConnectPeer {
@@ -429,7 +555,47 @@ pub mod core_network {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::CoreNetwork";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::CoreNetwork")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKMANAGER_CORE_NETWORK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GlobalNetworkId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "OwnerAccount",
+                "CoreNetworkId",
+                "CoreNetworkArn",
+                "CreatedAt",
+                "State",
+                "Segments",
+                "NetworkFunctionGroups",
+                "Edges",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-corenetwork.html",
+        };
     }
 
     impl Resource for CoreNetwork {
@@ -551,8 +717,37 @@ pub mod core_network_prefix_list_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::CoreNetworkPrefixListAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::CoreNetworkPrefixListAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NETWORKMANAGER_CORE_NETWORK_PREFIX_LIST_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CoreNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrefixListAlias",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrefixListArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/CoreNetworkId",
+                "/properties/PrefixListArn",
+                "/properties/PrefixListAlias",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-corenetworkprefixlistassociation.html",
+        };
     }
 
     impl Resource for CoreNetworkPrefixListAssociation {
@@ -632,8 +827,43 @@ pub mod customer_gateway_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::CustomerGatewayAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::CustomerGatewayAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NETWORKMANAGER_CUSTOMER_GATEWAY_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomerGatewayArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeviceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GlobalNetworkId",
+                "/properties/CustomerGatewayArn",
+                "/properties/DeviceId",
+                "/properties/LinkId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-customergatewayassociation.html",
+        };
     }
 
     impl Resource for CustomerGatewayAssociation {
@@ -741,7 +971,68 @@ pub mod device {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::Device";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::Device")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKMANAGER_DEVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AWSLocation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Model",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SerialNumber",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SiteId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Vendor",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GlobalNetworkId"],
+            conditional_create_only: &[],
+            attributes: &["DeviceId", "DeviceArn", "State", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-device.html",
+        };
     }
 
     impl Resource for Device {
@@ -904,8 +1195,61 @@ pub mod direct_connect_gateway_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::DirectConnectGatewayAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::DirectConnectGatewayAttachment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NETWORKMANAGER_DIRECT_CONNECT_GATEWAY_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CoreNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectConnectGatewayArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EdgeLocations",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingPolicyLabel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/CoreNetworkId",
+                "/properties/DirectConnectGatewayArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CoreNetworkArn",
+                "CreatedAt",
+                "UpdatedAt",
+                "AttachmentType",
+                "State",
+                "AttachmentId",
+                "OwnerAccountId",
+                "AttachmentPolicyRuleNumber",
+                "SegmentName",
+                "NetworkFunctionGroupName",
+                "ResourceArn",
+                "LastModificationErrors",
+                "ProposedSegmentChange",
+                "ProposedNetworkFunctionGroupChange",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-directconnectgatewayattachment.html",
+        };
     }
 
     impl Resource for DirectConnectGatewayAttachment {
@@ -1052,7 +1396,38 @@ pub mod global_network {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::GlobalNetwork";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::GlobalNetwork")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKMANAGER_GLOBAL_NETWORK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CreatedAt",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-globalnetwork.html",
+        };
     }
 
     impl Resource for GlobalNetwork {
@@ -1168,7 +1543,53 @@ pub mod link {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::Link";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::Link")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKMANAGER_LINK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Bandwidth",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Provider",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SiteId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GlobalNetworkId", "/properties/SiteId"],
+            conditional_create_only: &[],
+            attributes: &["LinkId", "LinkArn", "CreatedAt", "State"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-link.html",
+        };
     }
 
     impl Resource for Link {
@@ -1292,7 +1713,37 @@ pub mod link_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::LinkAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::LinkAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKMANAGER_LINK_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeviceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GlobalNetworkId",
+                "/properties/DeviceId",
+                "/properties/LinkId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-linkassociation.html",
+        };
     }
 
     impl Resource for LinkAssociation {
@@ -1364,7 +1815,38 @@ pub mod site {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::Site";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::Site")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKMANAGER_SITE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GlobalNetworkId"],
+            conditional_create_only: &[],
+            attributes: &["SiteId", "SiteArn", "State", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-site.html",
+        };
     }
 
     impl Resource for Site {
@@ -1508,8 +1990,58 @@ pub mod site_to_site_vpn_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::SiteToSiteVpnAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::SiteToSiteVpnAttachment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NETWORKMANAGER_SITE_TO_SITE_VPN_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CoreNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkFunctionGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingPolicyLabel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpnConnectionArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/CoreNetworkId", "/properties/VpnConnectionArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CoreNetworkArn",
+                "CreatedAt",
+                "UpdatedAt",
+                "AttachmentType",
+                "State",
+                "ResourceArn",
+                "AttachmentId",
+                "OwnerAccountId",
+                "EdgeLocation",
+                "AttachmentPolicyRuleNumber",
+                "SegmentName",
+                "LastModificationErrors",
+                "ProposedSegmentChange",
+                "ProposedNetworkFunctionGroupChange",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-sitetositevpnattachment.html",
+        };
     }
 
     impl Resource for SiteToSiteVpnAttachment {
@@ -1661,8 +2193,44 @@ pub mod transit_gateway_peering {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::TransitGatewayPeering";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::TransitGatewayPeering")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NETWORKMANAGER_TRANSIT_GATEWAY_PEERING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CoreNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/CoreNetworkId", "/properties/TransitGatewayArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CoreNetworkArn",
+                "PeeringId",
+                "State",
+                "PeeringType",
+                "OwnerAccountId",
+                "EdgeLocation",
+                "ResourceArn",
+                "CreatedAt",
+                "TransitGatewayPeeringAttachmentId",
+                "LastModificationErrors",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-transitgatewaypeering.html",
+        };
     }
 
     impl Resource for TransitGatewayPeering {
@@ -1788,8 +2356,31 @@ pub mod transit_gateway_registration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::TransitGatewayRegistration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::TransitGatewayRegistration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NETWORKMANAGER_TRANSIT_GATEWAY_REGISTRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GlobalNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GlobalNetworkId",
+                "/properties/TransitGatewayArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-transitgatewayregistration.html",
+        };
     }
 
     impl Resource for TransitGatewayRegistration {
@@ -1879,8 +2470,62 @@ pub mod transit_gateway_route_table_attachment {
         pub const TYPE_NAME: &'static str =
             "AWS::NetworkManager::TransitGatewayRouteTableAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::TransitGatewayRouteTableAttachment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NETWORKMANAGER_TRANSIT_GATEWAY_ROUTE_TABLE_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "NetworkFunctionGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeeringId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingPolicyLabel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TransitGatewayRouteTableArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/PeeringId",
+                "/properties/TransitGatewayRouteTableArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CoreNetworkArn",
+                "CoreNetworkId",
+                "CreatedAt",
+                "UpdatedAt",
+                "AttachmentType",
+                "State",
+                "ResourceArn",
+                "AttachmentId",
+                "OwnerAccountId",
+                "EdgeLocation",
+                "AttachmentPolicyRuleNumber",
+                "SegmentName",
+                "LastModificationErrors",
+                "ProposedSegmentChange",
+                "ProposedNetworkFunctionGroupChange",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-transitgatewayroutetableattachment.html",
+        };
     }
 
     impl Resource for TransitGatewayRouteTableAttachment {
@@ -2055,7 +2700,64 @@ pub mod vpc_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkManager::VpcAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkManager::VpcAttachment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKMANAGER_VPC_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CoreNetworkId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Options",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingPolicyLabel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetArns",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/CoreNetworkId", "/properties/VpcArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CoreNetworkArn",
+                "CreatedAt",
+                "UpdatedAt",
+                "AttachmentType",
+                "State",
+                "AttachmentId",
+                "OwnerAccountId",
+                "EdgeLocation",
+                "AttachmentPolicyRuleNumber",
+                "SegmentName",
+                "NetworkFunctionGroupName",
+                "ResourceArn",
+                "LastModificationErrors",
+                "ProposedSegmentChange",
+                "ProposedNetworkFunctionGroupChange",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmanager-vpcattachment.html",
+        };
     }
 
     impl Resource for VpcAttachment {

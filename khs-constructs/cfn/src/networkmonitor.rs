@@ -47,7 +47,33 @@ pub mod monitor {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkMonitor::Monitor";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkMonitor::Monitor")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKMONITOR_MONITOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AggregationPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitorName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MonitorName"],
+            conditional_create_only: &[],
+            attributes: &["MonitorArn", "State", "CreatedAt", "ModifiedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networkmonitor-monitor.html",
+        };
     }
 
     impl Resource for Monitor {

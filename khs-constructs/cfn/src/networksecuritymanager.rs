@@ -77,7 +77,54 @@ pub mod deployment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkSecurityManager::Deployment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkSecurityManager::Deployment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKSECURITYMANAGER_DEPLOYMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssociatedPolicyList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssociatedScopeList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DeploymentName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "DeploymentId",
+                "DeploymentArn",
+                "Status",
+                "Version",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networksecuritymanager-deployment.html",
+        };
     }
 
     impl Resource for Deployment {
@@ -253,7 +300,53 @@ pub mod policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkSecurityManager::Policy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkSecurityManager::Policy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKSECURITYMANAGER_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssociatedTemplateAndRuleList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PolicyName", "/properties/FirewallType"],
+            conditional_create_only: &[],
+            attributes: &["PolicyId", "PolicyArn", "Status", "Version", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networksecuritymanager-policy.html",
+        };
     }
 
     impl Resource for Policy {
@@ -524,7 +617,52 @@ pub mod rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkSecurityManager::Rule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkSecurityManager::Rule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKSECURITYMANAGER_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/RuleName",
+                "/properties/FirewallType",
+                "/properties/RuleType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["RuleId", "RuleArn", "Status", "Version", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networksecuritymanager-rule.html",
+        };
     }
 
     impl Resource for Rule {
@@ -679,7 +817,38 @@ pub mod scope {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkSecurityManager::Scope";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkSecurityManager::Scope")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKSECURITYMANAGER_SCOPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ScopeConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScopeDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScopeName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ScopeName"],
+            conditional_create_only: &[],
+            attributes: &["ScopeId", "ScopeArn", "Status", "Version", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networksecuritymanager-scope.html",
+        };
     }
 
     impl Resource for Scope {
@@ -793,7 +962,49 @@ pub mod template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NetworkSecurityManager::Template";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NetworkSecurityManager::Template")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NETWORKSECURITYMANAGER_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssociatedRuleList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TemplateName", "/properties/FirewallType"],
+            conditional_create_only: &[],
+            attributes: &[
+                "TemplateId",
+                "TemplateArn",
+                "Status",
+                "Version",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-networksecuritymanager-template.html",
+        };
     }
 
     impl Resource for Template {

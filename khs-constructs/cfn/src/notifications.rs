@@ -49,7 +49,31 @@ pub mod channel_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Notifications::ChannelAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Notifications::ChannelAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NOTIFICATIONS_CHANNEL_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Arn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationConfigurationArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Arn",
+                "/properties/NotificationConfigurationArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-notifications-channelassociation.html",
+        };
     }
 
     impl Resource for ChannelAssociation {
@@ -135,7 +159,52 @@ pub mod event_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Notifications::EventRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Notifications::EventRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NOTIFICATIONS_EVENT_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EventPattern",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationConfigurationArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Regions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/EventType",
+                "/properties/NotificationConfigurationArn",
+                "/properties/Source",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreationTime",
+                "ManagedRules",
+                "StatusSummaryByRegion",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-notifications-eventrule.html",
+        };
     }
 
     impl Resource for EventRule {
@@ -235,8 +304,36 @@ pub mod managed_notification_account_contact_association {
         pub const TYPE_NAME: &'static str =
             "AWS::Notifications::ManagedNotificationAccountContactAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Notifications::ManagedNotificationAccountContactAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NOTIFICATIONS_MANAGED_NOTIFICATION_ACCOUNT_CONTACT_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsSensitiveEventsSubscribed",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedNotificationConfigurationArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ManagedNotificationConfigurationArn",
+                "/properties/ContactIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-notifications-managednotificationaccountcontactassociation.html",
+        };
     }
 
     impl Resource for ManagedNotificationAccountContactAssociation {
@@ -350,7 +447,36 @@ pub mod managed_notification_additional_channel_association {
         pub const TYPE_NAME: &'static str =
             "AWS::Notifications::ManagedNotificationAdditionalChannelAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Notifications::ManagedNotificationAdditionalChannelAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NOTIFICATIONS_MANAGED_NOTIFICATION_ADDITIONAL_CHANNEL_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChannelArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsSensitiveEventsSubscribed",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedNotificationConfigurationArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ChannelArn",
+                "/properties/ManagedNotificationConfigurationArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-notifications-managednotificationadditionalchannelassociation.html",
+        };
     }
 
     impl Resource for ManagedNotificationAdditionalChannelAssociation {
@@ -433,8 +559,38 @@ pub mod notification_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Notifications::NotificationConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Notifications::NotificationConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NOTIFICATIONS_NOTIFICATION_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AggregationDuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &["CreationTime", "Status", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-notifications-notificationconfiguration.html",
+        };
     }
 
     impl Resource for NotificationConfiguration {
@@ -542,7 +698,21 @@ pub mod notification_hub {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Notifications::NotificationHub";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Notifications::NotificationHub")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NOTIFICATIONS_NOTIFICATION_HUB;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "Region",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/Region"],
+            conditional_create_only: &[],
+            attributes: &["CreationTime", "NotificationHubStatusSummary"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-notifications-notificationhub.html",
+        };
     }
 
     impl Resource for NotificationHub {
@@ -628,8 +798,31 @@ pub mod organizational_unit_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Notifications::OrganizationalUnitAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Notifications::OrganizationalUnitAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::NOTIFICATIONS_ORGANIZATIONAL_UNIT_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "NotificationConfigurationArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrganizationalUnitId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/NotificationConfigurationArn",
+                "/properties/OrganizationalUnitId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-notifications-organizationalunitassociation.html",
+        };
     }
 
     impl Resource for OrganizationalUnitAssociation {

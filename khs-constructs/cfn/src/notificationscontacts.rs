@@ -55,7 +55,46 @@ pub mod email_contact {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NotificationsContacts::EmailContact";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NotificationsContacts::EmailContact")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NOTIFICATIONSCONTACTS_EMAIL_CONTACT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EmailAddress",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/EmailAddress",
+                "/properties/Name",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "EmailContact",
+                "EmailContact.Arn",
+                "EmailContact.Address",
+                "EmailContact.Name",
+                "EmailContact.Status",
+                "EmailContact.CreationTime",
+                "EmailContact.UpdateTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-notificationscontacts-emailcontact.html",
+        };
     }
 
     impl Resource for EmailContact {

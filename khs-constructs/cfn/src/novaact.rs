@@ -47,7 +47,37 @@ pub mod workflow_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::NovaAct::WorkflowDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::NovaAct::WorkflowDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::NOVAACT_WORKFLOW_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExportConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/ExportConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "Status"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-novaact-workflowdefinition.html",
+        };
     }
 
     impl Resource for WorkflowDefinition {

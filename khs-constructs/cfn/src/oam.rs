@@ -61,7 +61,43 @@ pub mod link {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Oam::Link";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Oam::Link")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OAM_LINK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LabelTemplate",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceTypes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SinkIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SinkIdentifier", "/properties/LabelTemplate"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Label"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-oam-link.html",
+        };
     }
 
     impl Resource for Link {
@@ -242,7 +278,33 @@ pub mod sink {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Oam::Sink";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Oam::Sink")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OAM_SINK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-oam-sink.html",
+        };
     }
 
     impl Resource for Sink {

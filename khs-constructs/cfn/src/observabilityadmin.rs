@@ -41,8 +41,28 @@ pub mod dataset_integration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ObservabilityAdmin::DatasetIntegration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ObservabilityAdmin::DatasetIntegration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::OBSERVABILITYADMIN_DATASET_INTEGRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-observabilityadmin-datasetintegration.html",
+        };
     }
 
     impl Resource for DatasetIntegration {
@@ -133,8 +153,33 @@ pub mod organization_centralization_rule {
         pub const TYPE_NAME: &'static str =
             "AWS::ObservabilityAdmin::OrganizationCentralizationRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ObservabilityAdmin::OrganizationCentralizationRule")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::OBSERVABILITYADMIN_ORGANIZATION_CENTRALIZATION_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Rule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RuleName"],
+            conditional_create_only: &[],
+            attributes: &["RuleArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-observabilityadmin-organizationcentralizationrule.html",
+        };
     }
 
     impl Resource for OrganizationCentralizationRule {
@@ -699,8 +744,33 @@ pub mod organization_telemetry_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ObservabilityAdmin::OrganizationTelemetryRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ObservabilityAdmin::OrganizationTelemetryRule")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::OBSERVABILITYADMIN_ORGANIZATION_TELEMETRY_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Rule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RuleName", "/properties/Rule/AllRegions"],
+            conditional_create_only: &[],
+            attributes: &["RuleArn", "RegionStatuses"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-observabilityadmin-organizationtelemetryrule.html",
+        };
     }
 
     impl Resource for OrganizationTelemetryRule {
@@ -1690,8 +1760,38 @@ pub mod s3_table_integration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ObservabilityAdmin::S3TableIntegration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ObservabilityAdmin::S3TableIntegration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::OBSERVABILITYADMIN_S3_TABLE_INTEGRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Encryption",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogSources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Encryption", "/properties/RoleArn"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-observabilityadmin-s3tableintegration.html",
+        };
     }
 
     impl Resource for S3TableIntegration {
@@ -1845,8 +1945,21 @@ pub mod telemetry_enrichment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ObservabilityAdmin::TelemetryEnrichment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ObservabilityAdmin::TelemetryEnrichment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::OBSERVABILITYADMIN_TELEMETRY_ENRICHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "Scope",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/Scope"],
+            conditional_create_only: &[],
+            attributes: &["Status"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-observabilityadmin-telemetryenrichment.html",
+        };
     }
 
     impl Resource for TelemetryEnrichment {
@@ -1948,8 +2061,39 @@ pub mod telemetry_pipelines {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ObservabilityAdmin::TelemetryPipelines";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ObservabilityAdmin::TelemetryPipelines")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::OBSERVABILITYADMIN_TELEMETRY_PIPELINES;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Pipeline",
+                "PipelineIdentifier",
+                "Status",
+                "StatusReason",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-observabilityadmin-telemetrypipelines.html",
+        };
     }
 
     impl Resource for TelemetryPipelines {
@@ -2064,7 +2208,33 @@ pub mod telemetry_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ObservabilityAdmin::TelemetryRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ObservabilityAdmin::TelemetryRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OBSERVABILITYADMIN_TELEMETRY_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Rule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RuleName", "/properties/Rule/AllRegions"],
+            conditional_create_only: &[],
+            attributes: &["RuleArn", "RegionStatuses"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-observabilityadmin-telemetryrule.html",
+        };
     }
 
     impl Resource for TelemetryRule {

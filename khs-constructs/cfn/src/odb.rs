@@ -139,7 +139,148 @@ pub mod cloud_autonomous_vm_cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ODB::CloudAutonomousVmCluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ODB::CloudAutonomousVmCluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ODB_CLOUD_AUTONOMOUS_VM_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutonomousDataStorageSizeInTBs",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CloudExadataInfrastructureId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CpuCoreCountPerNode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DbServers",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamRoles",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsMtlsEnabledVmCluster",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseModel",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceWindow",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemoryPerOracleComputeUnitInGBs",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OdbNetworkId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScanListenerPortNonTls",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScanListenerPortTls",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TotalContainerDatabases",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/OdbNetworkId",
+                "/properties/CloudExadataInfrastructureId",
+                "/properties/DbServers",
+                "/properties/IsMtlsEnabledVmCluster",
+                "/properties/MemoryPerOracleComputeUnitInGBs",
+                "/properties/ScanListenerPortNonTls",
+                "/properties/ScanListenerPortTls",
+                "/properties/TimeZone",
+                "/properties/AutonomousDataStorageSizeInTBs",
+                "/properties/DisplayName",
+                "/properties/CpuCoreCountPerNode",
+                "/properties/Description",
+                "/properties/LicenseModel",
+                "/properties/MaintenanceWindow",
+                "/properties/TotalContainerDatabases",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CloudAutonomousVmClusterId",
+                "CloudAutonomousVmClusterArn",
+                "OciResourceAnchorName",
+                "AutonomousDataStoragePercentage",
+                "AvailableAutonomousDataStorageSizeInTBs",
+                "AvailableContainerDatabases",
+                "AvailableCpus",
+                "ComputeModel",
+                "CpuCoreCount",
+                "CpuPercentage",
+                "DataStorageSizeInGBs",
+                "DataStorageSizeInTBs",
+                "DbNodeStorageSizeInGBs",
+                "Domain",
+                "ExadataStorageInTBsLowestScaledValue",
+                "Hostname",
+                "Ocid",
+                "OciUrl",
+                "MaxAcdsLowestScaledValue",
+                "MemorySizeInGBs",
+                "NodeCount",
+                "NonProvisionableAutonomousContainerDatabases",
+                "ProvisionableAutonomousContainerDatabases",
+                "ProvisionedAutonomousContainerDatabases",
+                "ProvisionedCpus",
+                "ReclaimableCpus",
+                "ReservedCpus",
+                "Shape",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-odb-cloudautonomousvmcluster.html",
+        };
     }
 
     impl Resource for CloudAutonomousVmCluster {
@@ -631,7 +772,105 @@ pub mod cloud_exadata_infrastructure {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ODB::CloudExadataInfrastructure";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ODB::CloudExadataInfrastructure")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ODB_CLOUD_EXADATA_INFRASTRUCTURE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputeCount",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomerContactsToSendToOCI",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseServerType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Shape",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageCount",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageServerType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AvailabilityZone",
+                "/properties/AvailabilityZoneId",
+                "/properties/Shape",
+                "/properties/DatabaseServerType",
+                "/properties/StorageServerType",
+                "/properties/DisplayName",
+                "/properties/ComputeCount",
+                "/properties/CustomerContactsToSendToOCI",
+                "/properties/StorageCount",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ActivatedStorageCount",
+                "AdditionalStorageCount",
+                "AvailableStorageSizeInGBs",
+                "CloudExadataInfrastructureArn",
+                "CloudExadataInfrastructureId",
+                "ComputeModel",
+                "CpuCount",
+                "DataStorageSizeInTBs",
+                "DbNodeStorageSizeInGBs",
+                "DbServerVersion",
+                "MaxCpuCount",
+                "MaxDataStorageInTBs",
+                "MaxDbNodeStorageSizeInGBs",
+                "MaxMemoryInGBs",
+                "MemorySizeInGBs",
+                "OciResourceAnchorName",
+                "OciUrl",
+                "Ocid",
+                "StorageServerVersion",
+                "TotalStorageSizeInGBs",
+                "DbServerIds",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-odb-cloudexadatainfrastructure.html",
+        };
     }
 
     impl Resource for CloudExadataInfrastructure {
@@ -1172,7 +1411,165 @@ pub mod cloud_vm_cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ODB::CloudVmCluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ODB::CloudVmCluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ODB_CLOUD_VM_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CloudExadataInfrastructureId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CpuCoreCount",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataCollectionOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataStorageSizeInTBs",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DbNodeStorageSizeInGBs",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DbNodes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DbServers",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GiVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Hostname",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamRoles",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsLocalBackupEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsSparseDiskgroupEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseModel",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemorySizeInGBs",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OdbNetworkId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScanListenerPortTcp",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SshPublicKeys",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SystemVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeZone",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/CloudExadataInfrastructureId",
+                "/properties/DataCollectionOptions",
+                "/properties/DataStorageSizeInTBs",
+                "/properties/DbNodeStorageSizeInGBs",
+                "/properties/OdbNetworkId",
+                "/properties/GiVersion",
+                "/properties/ClusterName",
+                "/properties/LicenseModel",
+                "/properties/Hostname",
+                "/properties/IsLocalBackupEnabled",
+                "/properties/IsSparseDiskgroupEnabled",
+                "/properties/SystemVersion",
+                "/properties/TimeZone",
+                "/properties/ScanListenerPortTcp",
+                "/properties/SshPublicKeys",
+                "/properties/CpuCoreCount",
+                "/properties/DisplayName",
+                "/properties/MemorySizeInGBs",
+                "/properties/DbServers",
+                "/properties/DbNodes/*/DbServerId",
+            ],
+            conditional_create_only: &["/properties/DbNodes"],
+            attributes: &[
+                "CloudVmClusterArn",
+                "CloudVmClusterId",
+                "ComputeModel",
+                "DiskRedundancy",
+                "Domain",
+                "ListenerPort",
+                "NodeCount",
+                "Ocid",
+                "OciResourceAnchorName",
+                "OciUrl",
+                "ScanDnsName",
+                "ScanIpIds",
+                "Shape",
+                "StorageSizeInGBs",
+                "VipIds",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-odb-cloudvmcluster.html",
+        };
     }
 
     impl Resource for CloudVmCluster {
@@ -1595,7 +1992,118 @@ pub mod odb_network {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ODB::OdbNetwork";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ODB::OdbNetwork")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ODB_ODB_NETWORK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupSubnetCidr",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientSubnetCidr",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CrossRegionS3RestoreSources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomDomainName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultDnsPrefix",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeleteAssociatedResources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsAccess",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsPolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3Access",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3PolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StsAccess",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StsPolicyDocument",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ZeroEtlAccess",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AvailabilityZone",
+                "/properties/AvailabilityZoneId",
+                "/properties/BackupSubnetCidr",
+                "/properties/ClientSubnetCidr",
+                "/properties/CustomDomainName",
+                "/properties/DefaultDnsPrefix",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ManagedServices",
+                "OciNetworkAnchorId",
+                "OciResourceAnchorName",
+                "OciVcnUrl",
+                "OdbNetworkArn",
+                "OdbNetworkId",
+                "Ec2PlacementGroupIds",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-odb-odbnetwork.html",
+        };
     }
 
     impl Resource for OdbNetwork {
@@ -1831,7 +2339,58 @@ pub mod odb_peering_connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ODB::OdbPeeringConnection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ODB::OdbPeeringConnection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ODB_ODB_PEERING_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalPeerNetworkCidrs",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OdbNetworkId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerNetworkId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerNetworkRouteTableIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/OdbNetworkId",
+                "/properties/PeerNetworkId",
+                "/properties/PeerNetworkRouteTableIds",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "OdbPeeringConnectionArn",
+                "OdbPeeringConnectionId",
+                "OdbNetworkArn",
+                "PeerNetworkArn",
+                "PeerNetworkCidrs",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-odb-odbpeeringconnection.html",
+        };
     }
 
     impl Resource for OdbPeeringConnection {

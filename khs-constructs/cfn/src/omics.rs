@@ -73,7 +73,68 @@ pub mod annotation_store {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Omics::AnnotationStore";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Omics::AnnotationStore")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OMICS_ANNOTATION_STORE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Reference",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SseConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StoreFormat",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StoreOptions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Reference",
+                "/properties/SseConfig",
+                "/properties/StoreFormat",
+                "/properties/StoreOptions",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreationTime",
+                "Id",
+                "Status",
+                "StatusMessage",
+                "StoreArn",
+                "StoreSizeBytes",
+                "UpdateTime",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-omics-annotationstore.html",
+        };
     }
 
     impl Resource for AnnotationStore {
@@ -284,7 +345,38 @@ pub mod configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Omics::Configuration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Omics::Configuration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OMICS_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RunConfigurations",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/RunConfigurations"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Uuid", "Status", "CreationTime"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-omics-configuration.html",
+        };
     }
 
     impl Resource for Configuration {
@@ -424,7 +516,43 @@ pub mod reference_store {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Omics::ReferenceStore";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Omics::ReferenceStore")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OMICS_REFERENCE_STORE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SseConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Description",
+                "/properties/Name",
+                "/properties/SseConfig",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "ReferenceStoreId"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-omics-referencestore.html",
+        };
     }
 
     impl Resource for ReferenceStore {
@@ -572,7 +700,51 @@ pub mod run_cache {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Omics::RunCache";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Omics::RunCache")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OMICS_RUN_CACHE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CacheBehavior",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheBucketOwnerId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheS3Location",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/CacheS3Location",
+                "/properties/CacheBucketOwnerId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "Id", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-omics-runcache.html",
+        };
     }
 
     impl Resource for RunCache {
@@ -707,7 +879,48 @@ pub mod run_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Omics::RunGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Omics::RunGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OMICS_RUN_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MaxCpus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxDuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxGpus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxRuns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "Id"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-omics-rungroup.html",
+        };
     }
 
     impl Resource for RunGroup {
@@ -839,7 +1052,72 @@ pub mod sequence_store {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Omics::SequenceStore";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Omics::SequenceStore")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OMICS_SEQUENCE_STORE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessLogLocation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ETagAlgorithmFamily",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FallbackLocation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PropagatedSetLevelTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3AccessPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SseConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ETagAlgorithmFamily", "/properties/SseConfig"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreationTime",
+                "S3AccessPointArn",
+                "S3Uri",
+                "SequenceStoreId",
+                "Status",
+                "StatusMessage",
+                "UpdateTime",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-omics-sequencestore.html",
+        };
     }
 
     impl Resource for SequenceStore {
@@ -1041,7 +1319,56 @@ pub mod variant_store {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Omics::VariantStore";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Omics::VariantStore")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OMICS_VARIANT_STORE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Reference",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SseConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Reference",
+                "/properties/SseConfig",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreationTime",
+                "Id",
+                "Status",
+                "StatusMessage",
+                "StoreArn",
+                "StoreSizeBytes",
+                "UpdateTime",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-omics-variantstore.html",
+        };
     }
 
     impl Resource for VariantStore {
@@ -1302,7 +1629,122 @@ pub mod workflow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Omics::Workflow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Omics::Workflow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OMICS_WORKFLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Accelerators",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContainerRegistryMap",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContainerRegistryMapUri",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionRepository",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionUri",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Main",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterTemplate",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterTemplatePath",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageCapacity",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkflowBucketOwnerId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "readmeMarkdown",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "readmePath",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "readmeUri",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DefinitionUri",
+                "/properties/Engine",
+                "/properties/Main",
+                "/properties/ParameterTemplate",
+                "/properties/StorageCapacity",
+                "/properties/Accelerators",
+                "/properties/DefinitionRepository",
+                "/properties/ParameterTemplatePath",
+                "/properties/readmePath",
+                "/properties/readmeUri",
+                "/properties/WorkflowBucketOwnerId",
+                "/properties/ContainerRegistryMap",
+                "/properties/ContainerRegistryMapUri",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "Id", "Status", "Type", "Uuid"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-omics-workflow.html",
+        };
     }
 
     impl Resource for Workflow {
@@ -1802,7 +2244,129 @@ pub mod workflow_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Omics::WorkflowVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Omics::WorkflowVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OMICS_WORKFLOW_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Accelerators",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContainerRegistryMap",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContainerRegistryMapUri",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionRepository",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionUri",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Main",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterTemplate",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterTemplatePath",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkflowBucketOwnerId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkflowId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "readmeMarkdown",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "readmePath",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "readmeUri",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/WorkflowId",
+                "/properties/VersionName",
+                "/properties/DefinitionUri",
+                "/properties/Engine",
+                "/properties/Main",
+                "/properties/ParameterTemplate",
+                "/properties/Accelerators",
+                "/properties/WorkflowBucketOwnerId",
+                "/properties/Accelerators",
+                "/properties/DefinitionRepository",
+                "/properties/ParameterTemplatePath",
+                "/properties/readmePath",
+                "/properties/readmeUri",
+                "/properties/ContainerRegistryMap",
+                "/properties/ContainerRegistryMapUri",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "Status", "Type", "Uuid"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-omics-workflowversion.html",
+        };
     }
 
     impl Resource for WorkflowVersion {

@@ -61,7 +61,38 @@ pub mod access_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::OpenSearchServerless::AccessPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::OpenSearchServerless::AccessPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OPENSEARCHSERVERLESS_ACCESS_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Type", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-opensearchserverless-accesspolicy.html",
+        };
     }
 
     impl Resource for AccessPolicy {
@@ -189,7 +220,77 @@ pub mod collection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::OpenSearchServerless::Collection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::OpenSearchServerless::Collection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OPENSEARCHSERVERLESS_COLLECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CollectionGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StandbyReplicas",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VectorOptions",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Tags",
+                "/properties/Type",
+                "/properties/StandbyReplicas",
+                "/properties/CollectionGroupName",
+                "/properties/EncryptionConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "CollectionEndpoint",
+                "DashboardEndpoint",
+                "FipsEndpoints",
+                "KmsKeyArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-opensearchserverless-collection.html",
+        };
     }
 
     impl Resource for Collection {
@@ -470,8 +571,52 @@ pub mod collection_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::OpenSearchServerless::CollectionGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::OpenSearchServerless::CollectionGroup")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::OPENSEARCHSERVERLESS_COLLECTION_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CapacityLimits",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Generation",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StandbyReplicas",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/StandbyReplicas",
+                "/properties/Generation",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-opensearchserverless-collectiongroup.html",
+        };
     }
 
     impl Resource for CollectionGroup {
@@ -661,8 +806,33 @@ pub mod collection_index {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::OpenSearchServerless::CollectionIndex";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::OpenSearchServerless::CollectionIndex")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::OPENSEARCHSERVERLESS_COLLECTION_INDEX;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Id",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IndexName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IndexSchema",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Id", "/properties/IndexName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-opensearchserverless-collectionindex.html",
+        };
     }
 
     impl Resource for CollectionIndex {
@@ -743,7 +913,42 @@ pub mod index {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::OpenSearchServerless::Index";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::OpenSearchServerless::Index")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OPENSEARCHSERVERLESS_INDEX;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CollectionEndpoint",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IndexName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Mappings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Settings",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IndexName",
+                "/properties/CollectionEndpoint",
+                "/properties/Settings/Analysis",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Uuid"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-opensearchserverless-index.html",
+        };
     }
 
     impl Resource for Index {
@@ -1288,8 +1493,38 @@ pub mod lifecycle_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::OpenSearchServerless::LifecyclePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::OpenSearchServerless::LifecyclePolicy")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::OPENSEARCHSERVERLESS_LIFECYCLE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Type", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-opensearchserverless-lifecyclepolicy.html",
+        };
     }
 
     impl Resource for LifecyclePolicy {
@@ -1397,7 +1632,57 @@ pub mod security_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::OpenSearchServerless::SecurityConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::OpenSearchServerless::SecurityConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OPENSEARCHSERVERLESS_SECURITY_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamFederationOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamIdentityCenterOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SamlOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Type",
+                "/properties/Name",
+                "/properties/IamIdentityCenterOptions/InstanceArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "IamIdentityCenterOptions.ApplicationArn",
+                "IamIdentityCenterOptions.ApplicationName",
+                "IamIdentityCenterOptions.ApplicationDescription",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-opensearchserverless-securityconfig.html",
+        };
     }
 
     impl Resource for SecurityConfig {
@@ -1652,7 +1937,38 @@ pub mod security_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::OpenSearchServerless::SecurityPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::OpenSearchServerless::SecurityPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OPENSEARCHSERVERLESS_SECURITY_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Type", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-opensearchserverless-securitypolicy.html",
+        };
     }
 
     impl Resource for SecurityPolicy {
@@ -1759,7 +2075,38 @@ pub mod vpc_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::OpenSearchServerless::VpcEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::OpenSearchServerless::VpcEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OPENSEARCHSERVERLESS_VPC_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-opensearchserverless-vpcendpoint.html",
+        };
     }
 
     impl Resource for VpcEndpoint {

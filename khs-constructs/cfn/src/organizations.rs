@@ -69,7 +69,51 @@ pub mod account {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Organizations::Account";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Organizations::Account")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ORGANIZATIONS_ACCOUNT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Email",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParentIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "AccountId",
+                "Status",
+                "State",
+                "JoinedTimestamp",
+                "JoinedMethod",
+                "Arn",
+                "Paths",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-organizations-account.html",
+        };
     }
 
     impl Resource for Account {
@@ -166,7 +210,28 @@ pub mod organization {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Organizations::Organization";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Organizations::Organization")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ORGANIZATIONS_ORGANIZATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "FeatureSet",
+                required: false,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "ManagementAccountArn",
+                "ManagementAccountId",
+                "ManagementAccountEmail",
+                "RootId",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-organizations-organization.html",
+        };
     }
 
     impl Resource for Organization {
@@ -305,7 +370,33 @@ pub mod organizational_unit {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Organizations::OrganizationalUnit";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Organizations::OrganizationalUnit")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ORGANIZATIONS_ORGANIZATIONAL_UNIT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ParentId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "Path"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-organizations-organizationalunit.html",
+        };
     }
 
     impl Resource for OrganizationalUnit {
@@ -412,7 +503,48 @@ pub mod policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Organizations::Policy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Organizations::Policy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ORGANIZATIONS_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn", "AwsManaged"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-organizations-policy.html",
+        };
     }
 
     impl Resource for Policy {
@@ -570,7 +702,28 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Organizations::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Organizations::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ORGANIZATIONS_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-organizations-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {

@@ -109,7 +109,78 @@ pub mod pipeline {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::OSIS::Pipeline";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::OSIS::Pipeline")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OSIS_PIPELINE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BufferOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionAtRestOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogPublishingOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxUnits",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinUnits",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineConfigurationBody",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourcePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcOptions",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PipelineName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "PipelineArn",
+                "IngestEndpointUrls",
+                "VpcEndpoints",
+                "VpcEndpointService",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-osis-pipeline.html",
+        };
     }
 
     impl Resource for Pipeline {

@@ -82,7 +82,63 @@ pub mod outpost {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Outposts::Outpost";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Outposts::Outpost")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OUTPOSTS_OUTPOST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SiteId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupportedHardwareType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SiteId",
+                "/properties/AvailabilityZone",
+                "/properties/AvailabilityZoneId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "OutpostId",
+                "OutpostArn",
+                "OwnerId",
+                "SiteArn",
+                "LifeCycleStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-outposts-outpost.html",
+        };
     }
 
     impl Resource for Outpost {
@@ -235,7 +291,56 @@ pub mod site {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Outposts::Site";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Outposts::Site")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::OUTPOSTS_SITE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Notes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OperatingAddress",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RackPhysicalProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShippingAddress",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/OperatingAddress",
+                "/properties/ShippingAddress",
+            ],
+            conditional_create_only: &[],
+            attributes: &["SiteId", "SiteArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-outposts-site.html",
+        };
     }
 
     impl Resource for Site {

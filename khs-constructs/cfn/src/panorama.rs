@@ -84,7 +84,75 @@ pub mod application_instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Panorama::ApplicationInstance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Panorama::ApplicationInstance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PANORAMA_APPLICATION_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationInstanceIdToReplace",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultRuntimeContextDevice",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManifestOverridesPayload",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManifestPayload",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuntimeRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/ManifestPayload",
+                "/properties/ManifestOverridesPayload",
+                "/properties/RuntimeRoleArn",
+                "/properties/DefaultRuntimeContextDevice",
+                "/properties/ApplicationInstanceIdToReplace",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ApplicationInstanceId",
+                "Arn",
+                "Status",
+                "HealthStatus",
+                "StatusDescription",
+                "DefaultRuntimeContextDeviceName",
+                "CreatedTime",
+                "LastUpdatedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-panorama-applicationinstance.html",
+        };
     }
 
     impl Resource for ApplicationInstance {
@@ -232,7 +300,42 @@ pub mod package {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Panorama::Package";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Panorama::Package")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PANORAMA_PACKAGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PackageName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageLocation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PackageName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "PackageId",
+                "Arn",
+                "CreatedTime",
+                "StorageLocation.Bucket",
+                "StorageLocation.RepoPrefixLocation",
+                "StorageLocation.GeneratedPrefixLocation",
+                "StorageLocation.BinaryPrefixLocation",
+                "StorageLocation.ManifestPrefixLocation",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-panorama-package.html",
+        };
     }
 
     impl Resource for Package {
@@ -421,7 +524,60 @@ pub mod package_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Panorama::PackageVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Panorama::PackageVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PANORAMA_PACKAGE_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MarkLatest",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnerAccount",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PackageId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PackageVersion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PatchVersion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UpdatedLatestPatchVersion",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/OwnerAccount",
+                "/properties/PackageId",
+                "/properties/PackageVersion",
+                "/properties/PatchVersion",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "PackageName",
+                "PackageArn",
+                "Status",
+                "StatusDescription",
+                "IsLatestPatch",
+                "RegisteredTime",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-panorama-packageversion.html",
+        };
     }
 
     impl Resource for PackageVersion {

@@ -41,7 +41,28 @@ pub mod alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PaymentCryptography::Alias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PaymentCryptography::Alias")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PAYMENTCRYPTOGRAPHY_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AliasName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AliasName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-paymentcryptography-alias.html",
+        };
     }
 
     impl Resource for Alias {
@@ -141,7 +162,63 @@ pub mod key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PaymentCryptography::Key";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PaymentCryptography::Key")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PAYMENTCRYPTOGRAPHY_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeriveKeyUsage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Exportable",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyAttributes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyCheckValueAlgorithm",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationRegions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "KeyIdentifier",
+                "KeyOrigin",
+                "KeyState",
+                "ReplicationStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-paymentcryptography-key.html",
+        };
     }
 
     impl Resource for Key {

@@ -62,7 +62,42 @@ pub mod connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PCAConnectorAD::Connector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PCAConnectorAD::Connector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PCACONNECTORAD_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateAuthorityArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectoryId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcInformation",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/CertificateAuthorityArn",
+                "/properties/DirectoryId",
+                "/properties/VpcInformation",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConnectorArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pcaconnectorad-connector.html",
+        };
     }
 
     impl Resource for Connector {
@@ -186,8 +221,28 @@ pub mod directory_registration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PCAConnectorAD::DirectoryRegistration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PCAConnectorAD::DirectoryRegistration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::PCACONNECTORAD_DIRECTORY_REGISTRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DirectoryId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DirectoryId"],
+            conditional_create_only: &[],
+            attributes: &["DirectoryRegistrationArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pcaconnectorad-directoryregistration.html",
+        };
     }
 
     impl Resource for DirectoryRegistration {
@@ -268,8 +323,31 @@ pub mod service_principal_name {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PCAConnectorAD::ServicePrincipalName";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PCAConnectorAD::ServicePrincipalName")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::PCACONNECTORAD_SERVICE_PRINCIPAL_NAME;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectoryRegistrationArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ConnectorArn",
+                "/properties/DirectoryRegistrationArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pcaconnectorad-serviceprincipalname.html",
+        };
     }
 
     impl Resource for ServicePrincipalName {
@@ -359,7 +437,43 @@ pub mod template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PCAConnectorAD::Template";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PCAConnectorAD::Template")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PCACONNECTORAD_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReenrollAllCertificateHolders",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConnectorArn", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["TemplateArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pcaconnectorad-template.html",
+        };
     }
 
     impl Resource for Template {
@@ -452,8 +566,41 @@ pub mod template_group_access_control_entry {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PCAConnectorAD::TemplateGroupAccessControlEntry";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PCAConnectorAD::TemplateGroupAccessControlEntry")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::PCACONNECTORAD_TEMPLATE_GROUP_ACCESS_CONTROL_ENTRY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessRights",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupDisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupSecurityIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GroupSecurityIdentifier",
+                "/properties/TemplateArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pcaconnectorad-templategroupaccesscontrolentry.html",
+        };
     }
 
     impl Resource for TemplateGroupAccessControlEntry {

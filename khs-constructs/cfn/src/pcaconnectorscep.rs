@@ -42,7 +42,28 @@ pub mod challenge {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PCAConnectorSCEP::Challenge";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PCAConnectorSCEP::Challenge")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PCACONNECTORSCEP_CHALLENGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectorArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConnectorArn"],
+            conditional_create_only: &[],
+            attributes: &["ChallengeArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pcaconnectorscep-challenge.html",
+        };
     }
 
     impl Resource for Challenge {
@@ -131,7 +152,42 @@ pub mod connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PCAConnectorSCEP::Connector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PCAConnectorSCEP::Connector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PCACONNECTORSCEP_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateAuthorityArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MobileDeviceManagement",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcEndpointId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/CertificateAuthorityArn",
+                "/properties/MobileDeviceManagement",
+                "/properties/VpcEndpointId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ConnectorArn", "Endpoint", "OpenIdConfiguration", "Type"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pcaconnectorscep-connector.html",
+        };
     }
 
     impl Resource for Connector {

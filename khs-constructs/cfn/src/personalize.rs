@@ -68,7 +68,48 @@ pub mod campaign {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Personalize::Campaign";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Personalize::Campaign")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PERSONALIZE_CAMPAIGN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CampaignConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinProvisionedTPS",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SolutionVersionArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CampaignArn",
+                "Status",
+                "CreationDateTime",
+                "LastUpdatedDateTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-personalize-campaign.html",
+        };
     }
 
     impl Resource for Campaign {
@@ -229,7 +270,54 @@ pub mod dataset {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Personalize::Dataset";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Personalize::Dataset")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PERSONALIZE_DATASET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatasetGroupArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatasetImportJob",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatasetType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchemaArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/DatasetType",
+                "/properties/DatasetGroupArn",
+                "/properties/SchemaArn",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DatasetArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-personalize-dataset.html",
+        };
     }
 
     impl Resource for Dataset {
@@ -408,7 +496,49 @@ pub mod dataset_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Personalize::DatasetGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Personalize::DatasetGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PERSONALIZE_DATASET_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Domain",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/RoleArn",
+                "/properties/KmsKeyArn",
+                "/properties/Domain",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DatasetGroupArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-personalize-datasetgroup.html",
+        };
     }
 
     impl Resource for DatasetGroup {
@@ -522,7 +652,33 @@ pub mod event_tracker {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Personalize::EventTracker";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Personalize::EventTracker")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PERSONALIZE_EVENT_TRACKER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatasetGroupArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/DatasetGroupArn"],
+            conditional_create_only: &[],
+            attributes: &["EventTrackerArn", "TrackingId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-personalize-eventtracker.html",
+        };
     }
 
     impl Resource for EventTracker {
@@ -620,7 +776,47 @@ pub mod filter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Personalize::Filter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Personalize::Filter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PERSONALIZE_FILTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatasetGroupArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterExpression",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/DatasetGroupArn",
+                "/properties/FilterExpression",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "FilterArn",
+                "Status",
+                "CreationDateTime",
+                "LastUpdatedDateTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-personalize-filter.html",
+        };
     }
 
     impl Resource for Filter {
@@ -728,7 +924,42 @@ pub mod metric_attribution {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Personalize::MetricAttribution";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Personalize::MetricAttribution")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PERSONALIZE_METRIC_ATTRIBUTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatasetGroupArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Metrics",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricsOutputConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/DatasetGroupArn",
+                "/properties/Metrics",
+            ],
+            conditional_create_only: &[],
+            attributes: &["MetricAttributionArn", "Status"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-personalize-metricattribution.html",
+        };
     }
 
     impl Resource for MetricAttribution {
@@ -909,7 +1140,43 @@ pub mod schema {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Personalize::Schema";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Personalize::Schema")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PERSONALIZE_SCHEMA;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Domain",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schema",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Schema",
+                "/properties/Domain",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["SchemaArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-personalize-schema.html",
+        };
     }
 
     impl Resource for Schema {
@@ -1054,7 +1321,67 @@ pub mod solution {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Personalize::Solution";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Personalize::Solution")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PERSONALIZE_SOLUTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatasetGroupArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PerformAutoML",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PerformHPO",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecipeArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SolutionConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/EventType",
+                "/properties/DatasetGroupArn",
+                "/properties/PerformAutoML",
+                "/properties/PerformHPO",
+                "/properties/RecipeArn",
+                "/properties/SolutionConfig",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["SolutionArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-personalize-solution.html",
+        };
     }
 
     impl Resource for Solution {

@@ -67,7 +67,49 @@ pub mod perf_reports {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PI::PerfReports";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PI::PerfReports")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PI_PERF_REPORTS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EndTime",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Identifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartTime",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ServiceType",
+                "/properties/Identifier",
+                "/properties/StartTime",
+                "/properties/EndTime",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "AnalysisReportId", "CreateTime", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pi-perfreports.html",
+        };
     }
 
     impl Resource for PerfReports {

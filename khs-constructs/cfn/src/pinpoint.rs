@@ -61,7 +61,38 @@ pub mod adm_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::ADMChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::ADMChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_ADM_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientSecret",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-admchannel.html",
+        };
     }
 
     impl Resource for AdmChannel {
@@ -179,7 +210,63 @@ pub mod apns_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::APNSChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::APNSChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_APNS_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BundleId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Certificate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultAuthenticationMethod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TeamId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TokenKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TokenKeyId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-apnschannel.html",
+        };
     }
 
     impl Resource for ApnsChannel {
@@ -297,7 +384,63 @@ pub mod apns_sandbox_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::APNSSandboxChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::APNSSandboxChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_APNS_SANDBOX_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BundleId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Certificate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultAuthenticationMethod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TeamId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TokenKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TokenKeyId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-apnssandboxchannel.html",
+        };
     }
 
     impl Resource for ApnsSandboxChannel {
@@ -415,7 +558,63 @@ pub mod apns_voip_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::APNSVoipChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::APNSVoipChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_APNS_VOIP_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BundleId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Certificate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultAuthenticationMethod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TeamId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TokenKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TokenKeyId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-apnsvoipchannel.html",
+        };
     }
 
     impl Resource for ApnsVoipChannel {
@@ -533,7 +732,63 @@ pub mod apns_voip_sandbox_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::APNSVoipSandboxChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::APNSVoipSandboxChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_APNS_VOIP_SANDBOX_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BundleId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Certificate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultAuthenticationMethod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TeamId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TokenKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TokenKeyId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-apnsvoipsandboxchannel.html",
+        };
     }
 
     impl Resource for ApnsVoipSandboxChannel {
@@ -606,7 +861,28 @@ pub mod app {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::App";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::App")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_APP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-app.html",
+        };
     }
 
     impl Resource for App {
@@ -705,7 +981,43 @@ pub mod application_settings {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::ApplicationSettings";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::ApplicationSettings")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_APPLICATION_SETTINGS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CampaignHook",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CloudWatchMetricsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Limits",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QuietTime",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-applicationsettings.html",
+        };
     }
 
     impl Resource for ApplicationSettings {
@@ -888,7 +1200,38 @@ pub mod baidu_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::BaiduChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::BaiduChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_BAIDU_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiKey",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecretKey",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-baiduchannel.html",
+        };
     }
 
     impl Resource for BaiduChannel {
@@ -1080,7 +1423,108 @@ pub mod campaign {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::Campaign";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::Campaign")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_CAMPAIGN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalTreatments",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CampaignHook",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomDeliveryConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HoldoutPercent",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsPaused",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Limits",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MessageConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SegmentId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SegmentVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TreatmentDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TreatmentName",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CampaignId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-campaign.html",
+        };
     }
 
     impl Resource for Campaign {
@@ -1986,7 +2430,53 @@ pub mod email_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::EmailChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::EmailChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_EMAIL_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationSet",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FromAddress",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Identity",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OrchestrationSendingRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-emailchannel.html",
+        };
     }
 
     impl Resource for EmailChannel {
@@ -2103,7 +2593,53 @@ pub mod email_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::EmailTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::EmailTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_EMAIL_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultSubstitutions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HtmlPart",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subject",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TextPart",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/TemplateName"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-emailtemplate.html",
+        };
     }
 
     impl Resource for EmailTemplate {
@@ -2195,7 +2731,33 @@ pub mod event_stream {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::EventStream";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::EventStream")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_EVENT_STREAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationStreamArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-eventstream.html",
+        };
     }
 
     impl Resource for EventStream {
@@ -2289,7 +2851,43 @@ pub mod gcm_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::GCMChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::GCMChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_GCM_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultAuthenticationMethod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceJson",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-gcmchannel.html",
+        };
     }
 
     impl Resource for GcmChannel {
@@ -2389,7 +2987,48 @@ pub mod in_app_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::InAppTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::InAppTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_IN_APP_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Layout",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TemplateName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-inapptemplate.html",
+        };
     }
 
     impl Resource for InAppTemplate {
@@ -2807,7 +3446,63 @@ pub mod push_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::PushTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::PushTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_PUSH_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ADM",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "APNS",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Baidu",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Default",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultSubstitutions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GCM",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TemplateName"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-pushtemplate.html",
+        };
     }
 
     impl Resource for PushTemplate {
@@ -3028,7 +3723,38 @@ pub mod sms_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::SMSChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::SMSChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_SMS_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SenderId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShortCode",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-smschannel.html",
+        };
     }
 
     impl Resource for SmsChannel {
@@ -3127,7 +3853,43 @@ pub mod segment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::Segment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::Segment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_SEGMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Dimensions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SegmentGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["SegmentId", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-segment.html",
+        };
     }
 
     impl Resource for Segment {
@@ -3545,7 +4307,43 @@ pub mod sms_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::SmsTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::SmsTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_SMS_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Body",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultSubstitutions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TemplateName"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-smstemplate.html",
+        };
     }
 
     impl Resource for SmsTemplate {
@@ -3623,7 +4421,28 @@ pub mod voice_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pinpoint::VoiceChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pinpoint::VoiceChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINT_VOICE_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpoint-voicechannel.html",
+        };
     }
 
     impl Resource for VoiceChannel {

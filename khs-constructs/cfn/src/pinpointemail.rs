@@ -65,7 +65,48 @@ pub mod configuration_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PinpointEmail::ConfigurationSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PinpointEmail::ConfigurationSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINTEMAIL_CONFIGURATION_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReputationOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SendingOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrackingOptions",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpointemail-configurationset.html",
+        };
     }
 
     impl Resource for ConfigurationSet {
@@ -226,8 +267,36 @@ pub mod configuration_set_event_destination {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PinpointEmail::ConfigurationSetEventDestination";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PinpointEmail::ConfigurationSetEventDestination")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::PINPOINTEMAIL_CONFIGURATION_SET_EVENT_DESTINATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationSetName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventDestination",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventDestinationName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ConfigurationSetName",
+                "/properties/EventDestinationName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpointemail-configurationseteventdestination.html",
+        };
     }
 
     impl Resource for ConfigurationSetEventDestination {
@@ -477,7 +546,28 @@ pub mod dedicated_ip_pool {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PinpointEmail::DedicatedIpPool";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PinpointEmail::DedicatedIpPool")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINTEMAIL_DEDICATED_IP_POOL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PoolName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PoolName"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpointemail-dedicatedippool.html",
+        };
     }
 
     impl Resource for DedicatedIpPool {
@@ -571,7 +661,51 @@ pub mod identity {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PinpointEmail::Identity";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PinpointEmail::Identity")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PINPOINTEMAIL_IDENTITY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DkimSigningEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FeedbackForwardingEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MailFromAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "IdentityDNSRecordName1",
+                "IdentityDNSRecordValue1",
+                "IdentityDNSRecordName3",
+                "IdentityDNSRecordValue2",
+                "IdentityDNSRecordName2",
+                "IdentityDNSRecordValue3",
+                "Id",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pinpointemail-identity.html",
+        };
     }
 
     impl Resource for Identity {

@@ -119,7 +119,105 @@ pub mod pipe {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Pipes::Pipe";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Pipes::Pipe")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PIPES_PIPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DesiredState",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enrichment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnrichmentParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Target",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetParameters",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Source",
+                "/properties/SourceParameters/DynamoDBStreamParameters/StartingPosition",
+                "/properties/SourceParameters/KinesisStreamParameters/StartingPosition",
+                "/properties/SourceParameters/KinesisStreamParameters/StartingPositionTimestamp",
+                "/properties/SourceParameters/ActiveMQBrokerParameters/QueueName",
+                "/properties/SourceParameters/RabbitMQBrokerParameters/QueueName",
+                "/properties/SourceParameters/RabbitMQBrokerParameters/VirtualHost",
+                "/properties/SourceParameters/ManagedStreamingKafkaParameters/TopicName",
+                "/properties/SourceParameters/ManagedStreamingKafkaParameters/StartingPosition",
+                "/properties/SourceParameters/ManagedStreamingKafkaParameters/ConsumerGroupID",
+                "/properties/SourceParameters/SelfManagedKafkaParameters/TopicName",
+                "/properties/SourceParameters/SelfManagedKafkaParameters/StartingPosition",
+                "/properties/SourceParameters/SelfManagedKafkaParameters/AdditionalBootstrapServers",
+                "/properties/SourceParameters/SelfManagedKafkaParameters/ConsumerGroupID",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreationTime",
+                "CurrentState",
+                "LastModifiedTime",
+                "StateReason",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pipes-pipe.html",
+        };
     }
 
     impl Resource for Pipe {

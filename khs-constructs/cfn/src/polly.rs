@@ -49,7 +49,35 @@ pub mod lexicon {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Polly::Lexicon";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Polly::Lexicon")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::POLLY_LEXICON;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Alphabet",
+                "LanguageCode",
+                "LastModified",
+                "LexemesCount",
+                "Size",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-polly-lexicon.html",
+        };
     }
 
     impl Resource for Lexicon {

@@ -53,7 +53,45 @@ pub mod subscription {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::PricingPlanManager::Subscription";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::PricingPlanManager::Subscription")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::PRICINGPLANMANAGER_SUBSCRIPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PlanFamily",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlanTier",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArns",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UsageLevel",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PlanFamily"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CurrentPlanTier",
+                "Status",
+                "StatusReason",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-pricingplanmanager-subscription.html",
+        };
     }
 
     impl Resource for Subscription {

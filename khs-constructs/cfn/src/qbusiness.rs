@@ -134,7 +134,101 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QBusiness::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QBusiness::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QBUSINESS_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AttachmentsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoSubscriptionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientIdsForOIDC",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamIdentityProviderArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityCenterInstanceArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PersonalizationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QAppsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QuickSightConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ClientIdsForOIDC",
+                "/properties/EncryptionConfiguration",
+                "/properties/IamIdentityProviderArn",
+                "/properties/IdentityType",
+                "/properties/QuickSightConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ApplicationArn",
+                "ApplicationId",
+                "CreatedAt",
+                "IdentityCenterApplicationArn",
+                "Status",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-qbusiness-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -554,7 +648,54 @@ pub mod data_accessor {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QBusiness::DataAccessor";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QBusiness::DataAccessor")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QBUSINESS_DATA_ACCESSOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActionConfigurations",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationDetail",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId", "/properties/Principal"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "DataAccessorArn",
+                "DataAccessorId",
+                "IdcApplicationArn",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-qbusiness-dataaccessor.html",
+        };
     }
 
     impl Resource for DataAccessor {
@@ -903,7 +1044,80 @@ pub mod data_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QBusiness::DataSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QBusiness::DataSource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QBUSINESS_DATA_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DocumentEnrichmentConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IndexId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MediaExtractionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SyncSchedule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId", "/properties/IndexId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "DataSourceArn",
+                "DataSourceId",
+                "Status",
+                "Type",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-qbusiness-datasource.html",
+        };
     }
 
     impl Resource for DataSource {
@@ -1518,7 +1732,60 @@ pub mod index {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QBusiness::Index";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QBusiness::Index")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QBUSINESS_INDEX;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CapacityConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DocumentAttributeConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ApplicationId", "/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "IndexArn",
+                "IndexId",
+                "IndexStatistics",
+                "Status",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-qbusiness-index.html",
+        };
     }
 
     impl Resource for Index {
@@ -1775,7 +2042,49 @@ pub mod permission {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QBusiness::Permission";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QBusiness::Permission")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QBUSINESS_PERMISSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Conditions",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StatementId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ApplicationId",
+                "/properties/StatementId",
+                "/properties/Actions",
+                "/properties/Principal",
+                "/properties/Conditions",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-qbusiness-permission.html",
+        };
     }
 
     impl Resource for Permission {
@@ -1926,7 +2235,64 @@ pub mod plugin {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QBusiness::Plugin";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QBusiness::Plugin")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QBUSINESS_PLUGIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomPluginConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerUrl",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "State",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ApplicationId", "/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &[
+                "BuildStatus",
+                "CreatedAt",
+                "PluginArn",
+                "PluginId",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-qbusiness-plugin.html",
+        };
     }
 
     impl Resource for Plugin {
@@ -2217,7 +2583,54 @@ pub mod retriever {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QBusiness::Retriever";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QBusiness::Retriever")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QBUSINESS_RETRIEVER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ApplicationId", "/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "RetrieverArn",
+                "RetrieverId",
+                "Status",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-qbusiness-retriever.html",
+        };
     }
 
     impl Resource for Retriever {
@@ -2403,7 +2816,80 @@ pub mod web_experience {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QBusiness::WebExperience";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QBusiness::WebExperience")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QBUSINESS_WEB_EXPERIENCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BrowserExtensionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomizationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Origins",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SamplePromptsControlMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subtitle",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Title",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WelcomeMessage",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ApplicationId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "DefaultEndpoint",
+                "Status",
+                "UpdatedAt",
+                "WebExperienceArn",
+                "WebExperienceId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-qbusiness-webexperience.html",
+        };
     }
 
     impl Resource for WebExperience {

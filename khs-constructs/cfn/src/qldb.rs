@@ -61,7 +61,43 @@ pub mod ledger {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QLDB::Ledger";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QLDB::Ledger")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QLDB_LEDGER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionsMode",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-qldb-ledger.html",
+        };
     }
 
     impl Resource for Ledger {
@@ -172,7 +208,60 @@ pub mod stream {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QLDB::Stream";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QLDB::Stream")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QLDB_STREAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ExclusiveEndTime",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InclusiveStartTime",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KinesisConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LedgerName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/LedgerName",
+                "/properties/StreamName",
+                "/properties/RoleArn",
+                "/properties/KinesisConfiguration",
+                "/properties/InclusiveStartTime",
+                "/properties/ExclusiveEndTime",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-qldb-stream.html",
+        };
     }
 
     impl Resource for Stream {

@@ -91,7 +91,73 @@ pub mod action_connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::ActionConnector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::ActionConnector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_ACTION_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActionConnectorId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConnectionArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ActionConnectorId",
+                "/properties/AwsAccountId",
+                "/properties/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedTime",
+                "EnabledActions",
+                "LastUpdatedTime",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-actionconnector.html",
+        };
     }
 
     impl Resource for ActionConnector {
@@ -469,7 +535,90 @@ pub mod agent {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Agent";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Agent")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_AGENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActionConnectors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AgentLifecycle",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomPromptInput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IconId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Spaces",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StarterPrompts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WelcomeMessage",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AwsAccountId",
+                "/properties/AgentId",
+                "/properties/AgentLifecycle",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "AgentStatus",
+                "CreatedAt",
+                "UpdatedAt",
+                "Creator",
+                "CustomPromptInterface",
+                "ErrorMessage",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-agent.html",
+        };
     }
 
     impl Resource for Agent {
@@ -775,7 +924,88 @@ pub mod analysis {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Analysis";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Analysis")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_ANALYSIS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AnalysisId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Errors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FolderArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sheets",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceEntity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThemeArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidationStrategy",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AnalysisId", "/properties/AwsAccountId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "DataSetArns", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-analysis.html",
+        };
     }
 
     impl Resource for Analysis {
@@ -23593,7 +23823,53 @@ pub mod approval_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::ApprovalPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::ApprovalPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_APPROVAL_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicableTo",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApprovalGroups",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssetTypes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/PolicyId"],
+            conditional_create_only: &[],
+            attributes: &["CreatedAt", "PolicyArn", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-approvalpolicy.html",
+        };
     }
 
     impl Resource for ApprovalPolicy {
@@ -23803,7 +24079,43 @@ pub mod assignment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Assignment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Assignment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_ASSIGNMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssignmentName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssignmentStatus",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Identities",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Namespace",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AssignmentName", "/properties/Namespace"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "AssignmentId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-assignment.html",
+        };
     }
 
     impl Resource for Assignment {
@@ -23918,7 +24230,41 @@ pub mod brand {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Brand";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Brand")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_BRAND;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BrandDefinition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BrandId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BrandId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "BrandStatus",
+                "CreatedTime",
+                "LastUpdatedTime",
+                "VersionId",
+                "VersionStatus",
+                "AwsAccountId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-brand.html",
+        };
     }
 
     impl Resource for Brand {
@@ -24208,7 +24554,41 @@ pub mod custom_permissions {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::CustomPermissions";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::CustomPermissions")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_CUSTOM_PERMISSIONS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Capabilities",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomPermissionsName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AwsAccountId",
+                "/properties/CustomPermissionsName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-custompermissions.html",
+        };
     }
 
     impl Resource for CustomPermissions {
@@ -25850,7 +26230,33 @@ pub mod customization {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Customization";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Customization")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_CUSTOMIZATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultTheme",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Namespace",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Namespace"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "AwsAccountId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-customization.html",
+        };
     }
 
     impl Resource for Customization {
@@ -25972,7 +26378,58 @@ pub mod dlp_setting {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::DLPSetting";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::DLPSetting")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_DLP_SETTING;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DlpSettingId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderOutageAction",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AwsAccountId", "/properties/DlpSettingId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "Status", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-dlpsetting.html",
+        };
     }
 
     impl Resource for DlpSetting {
@@ -26206,7 +26663,99 @@ pub mod dashboard {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Dashboard";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Dashboard")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_DASHBOARD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DashboardId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DashboardPublishOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FolderArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkEntities",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkSharingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceEntity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThemeArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidationStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionDescription",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AwsAccountId", "/properties/DashboardId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedTime",
+                "LastPublishedTime",
+                "LastUpdatedTime",
+                "Version",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-dashboard.html",
+        };
     }
 
     impl Resource for Dashboard {
@@ -49375,7 +49924,134 @@ pub mod data_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::DataSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::DataSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_DATA_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ColumnGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ColumnLevelPermissionRules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataPrepConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSetId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSetRefreshProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSetUsageConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatasetParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FieldFolders",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FolderArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImportMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IngestionWaitPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogicalTableMap",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PerformanceConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PhysicalTableMap",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RowLevelPermissionDataSet",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RowLevelPermissionTagConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SemanticModelConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseAs",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AwsAccountId", "/properties/DataSetId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "ConsumedSpiceCapacityInBytes",
+                "CreatedTime",
+                "LastUpdatedTime",
+                "OutputColumns",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-dataset.html",
+        };
     }
 
     impl Resource for DataSet {
@@ -53508,7 +54184,87 @@ pub mod data_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::DataSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::DataSource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_DATA_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AlternateDataSourceParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Credentials",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSourceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSourceParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ErrorInfo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FolderArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SslProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConnectionProperties",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AwsAccountId",
+                "/properties/DataSourceId",
+                "/properties/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastUpdatedTime", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-datasource.html",
+        };
     }
 
     impl Resource for DataSource {
@@ -55246,7 +56002,50 @@ pub mod flow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Flow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Flow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_FLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FlowDefinition",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AwsAccountId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedTime",
+                "FlowId",
+                "LastUpdatedTime",
+                "PublishState",
+                "StepAliases",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-flow.html",
+        };
     }
 
     impl Resource for Flow {
@@ -55394,7 +56193,64 @@ pub mod folder {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Folder";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Folder")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_FOLDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FolderId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FolderType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParentFolderArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SharingModel",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ParentFolderArn",
+                "/properties/SharingModel",
+                "/properties/FolderType",
+                "/properties/FolderId",
+                "/properties/AwsAccountId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-folder.html",
+        };
     }
 
     impl Resource for Folder {
@@ -55566,7 +56422,33 @@ pub mod group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Group";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Group")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Namespace",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/GroupName", "/properties/Namespace"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "PrincipalId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-group.html",
+        };
     }
 
     impl Resource for Group {
@@ -55721,7 +56603,92 @@ pub mod knowledge_base {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::KnowledgeBase";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::KnowledgeBase")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_KNOWLEDGE_BASE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessControlConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsEmailNotificationOptedForIngestionFailures",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KnowledgeBaseConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KnowledgeBaseId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MediaExtractionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrimaryOwnerArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AwsAccountId",
+                "/properties/DataSourceArn",
+                "/properties/KnowledgeBaseId",
+                "/properties/PrimaryOwnerArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "DocumentCount",
+                "KnowledgeBaseArn",
+                "KnowledgeBaseSizeBytes",
+                "PrimaryOwnerUsername",
+                "Status",
+                "Type",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-knowledgebase.html",
+        };
     }
 
     impl Resource for KnowledgeBase {
@@ -56137,7 +57104,38 @@ pub mod limits_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::LimitsProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::LimitsProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_LIMITS_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceLimits",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AccountId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "ProfileId", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-limitsprofile.html",
+        };
     }
 
     impl Resource for LimitsProfile {
@@ -56350,7 +57348,76 @@ pub mod o_auth_client_application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::OAuthClientApplication";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::OAuthClientApplication")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_O_AUTH_CLIENT_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientSecret",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSourceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderVpcConnectionProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OAuthAuthorizationEndpointUrl",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OAuthClientApplicationId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OAuthClientAuthenticationType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OAuthScopes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OAuthTokenEndpointUrl",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/OAuthClientApplicationId",
+                "/properties/OAuthClientAuthenticationType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-oauthclientapplication.html",
+        };
     }
 
     impl Resource for OAuthClientApplication {
@@ -56648,7 +57715,37 @@ pub mod refresh_schedule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::RefreshSchedule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::RefreshSchedule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_REFRESH_SCHEDULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSetId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AwsAccountId",
+                "/properties/DataSetId",
+                "/properties/Schedule/ScheduleId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-refreshschedule.html",
+        };
     }
 
     impl Resource for RefreshSchedule {
@@ -56962,7 +58059,53 @@ pub mod space {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Space";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Space")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_SPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SpaceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AwsAccountId", "/properties/SpaceId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "UpdatedAt", "CreatedBy"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-space.html",
+        };
     }
 
     impl Resource for Space {
@@ -57184,7 +58327,63 @@ pub mod template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Template";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Template")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceEntity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidationStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionDescription",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AwsAccountId", "/properties/TemplateId"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastUpdatedTime", "Version"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-template.html",
+        };
     }
 
     impl Resource for Template {
@@ -79799,7 +80998,58 @@ pub mod theme {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Theme";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Theme")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_THEME;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BaseThemeId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThemeId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionDescription",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AwsAccountId", "/properties/ThemeId"],
+            conditional_create_only: &[],
+            attributes: &["CreatedTime", "Version", "LastUpdatedTime", "Arn", "Type"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-theme.html",
+        };
     }
 
     impl Resource for Theme {
@@ -80639,7 +81889,73 @@ pub mod topic {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::Topic";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::Topic")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_TOPIC;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomInstructions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSets",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FolderArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TopicId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserExperienceVersion",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AwsAccountId",
+                "/properties/FolderArns",
+                "/properties/TopicId",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-topic.html",
+        };
     }
 
     impl Resource for Topic {
@@ -82637,7 +83953,73 @@ pub mod topic_v2 {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::TopicV2";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::TopicV2")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_TOPIC_V2;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomInstructions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSetRelations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSets",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FolderArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TopicId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AwsAccountId",
+                "/properties/FolderArns",
+                "/properties/TopicId",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-topicv2.html",
+        };
     }
 
     impl Resource for TopicV2 {
@@ -82860,7 +84242,70 @@ pub mod vpc_connection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::QuickSight::VPCConnection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::QuickSight::VPCConnection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::QUICKSIGHT_VPC_CONNECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AwsAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DnsResolvers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VPCConnectionId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/AwsAccountId", "/properties/VPCConnectionId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedTime",
+                "LastUpdatedTime",
+                "NetworkInterfaces",
+                "Status",
+                "VPCId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-quicksight-vpcconnection.html",
+        };
     }
 
     impl Resource for VpcConnection {

@@ -61,7 +61,42 @@ pub mod permission {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RAM::Permission";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RAM::Permission")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RAM_PERMISSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyTemplate",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/ResourceType",
+                "/properties/PolicyTemplate",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Version", "IsResourceTypeDefault", "PermissionType"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ram-permission.html",
+        };
     }
 
     impl Resource for Permission {
@@ -163,7 +198,40 @@ pub mod permission_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RAM::PermissionAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RAM::PermissionAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RAM_PERMISSION_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PermissionArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Replace",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceShareArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceShareArn", "/properties/PermissionArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "IsDefault",
+                "AssociationStatus",
+                "LastUpdatedTime",
+                "FeatureSet",
+                "ResourceType",
+                "PermissionVersion",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ram-permissionassociation.html",
+        };
     }
 
     impl Resource for PermissionAssociation {
@@ -269,7 +337,34 @@ pub mod principal_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RAM::PrincipalAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RAM::PrincipalAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RAM_PRINCIPAL_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceShareArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceShareArn", "/properties/Principal"],
+            conditional_create_only: &[],
+            attributes: &[
+                "AssociationType",
+                "Status",
+                "CreationTime",
+                "LastUpdatedTime",
+                "External",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ram-principalassociation.html",
+        };
     }
 
     impl Resource for PrincipalAssociation {
@@ -370,7 +465,34 @@ pub mod resource_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RAM::ResourceAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RAM::ResourceAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RAM_RESOURCE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceShareArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceShareArn", "/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "AssociationType",
+                "Status",
+                "CreationTime",
+                "LastUpdatedTime",
+                "External",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ram-resourceassociation.html",
+        };
     }
 
     impl Resource for ResourceAssociation {
@@ -505,7 +627,67 @@ pub mod resource_share {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RAM::ResourceShare";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RAM::ResourceShare")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RAM_RESOURCE_SHARE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowExternalPrincipals",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principals",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceShareConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ResourceShareConfiguration/RetainSharingOnAccountLeaveOrganization",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Status",
+                "CreationTime",
+                "LastUpdatedTime",
+                "FeatureSet",
+                "OwningAccountId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ram-resourceshare.html",
+        };
     }
 
     impl Resource for ResourceShare {
@@ -639,7 +821,28 @@ pub mod source_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RAM::SourceAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RAM::SourceAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RAM_SOURCE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResourceShareArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceShareArn", "/properties/SourceId"],
+            conditional_create_only: &[],
+            attributes: &["SourceType", "Status", "CreationTime", "LastUpdatedTime"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ram-sourceassociation.html",
+        };
     }
 
     impl Resource for SourceAssociation {

@@ -55,7 +55,55 @@ pub mod cluster_snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::ClusterSnapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::ClusterSnapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_CLUSTER_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterSnapshotIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DBClusterSnapshotIdentifier",
+                "/properties/DBClusterIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "DBClusterSnapshotArn",
+                "AvailabilityZones",
+                "Engine",
+                "EngineVersion",
+                "SnapshotType",
+                "AllocatedStorage",
+                "Status",
+                "Port",
+                "VpcId",
+                "ClusterCreateTime",
+                "MasterUsername",
+                "EngineMode",
+                "LicenseModel",
+                "StorageEncrypted",
+                "KmsKeyId",
+                "IAMDatabaseAuthenticationEnabled",
+                "DbClusterResourceId",
+                "SnapshotCreateTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-clustersnapshot.html",
+        };
     }
 
     impl Resource for ClusterSnapshot {
@@ -302,7 +350,94 @@ pub mod custom_db_engine_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::CustomDBEngineVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::CustomDBEngineVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_CUSTOM_DB_ENGINE_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseInstallationFiles",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseInstallationFilesS3BucketName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseInstallationFilesS3Prefix",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineVersion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Manifest",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceCustomDbEngineVersionIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseAwsProvidedLatestImage",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Engine",
+                "/properties/EngineVersion",
+                "/properties/DatabaseInstallationFilesS3BucketName",
+                "/properties/DatabaseInstallationFilesS3Prefix",
+                "/properties/DatabaseInstallationFiles",
+                "/properties/ImageId",
+                "/properties/KMSKeyId",
+                "/properties/Manifest",
+                "/properties/SourceCustomDbEngineVersionIdentifier",
+                "/properties/UseAwsProvidedLatestImage",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DBEngineVersionArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-customdbengineversion.html",
+        };
     }
 
     impl Resource for CustomDbEngineVersion {
@@ -793,7 +928,356 @@ pub mod db_cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBCluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBCluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllocatedStorage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssociatedRoles",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoMinorVersionUpgrade",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZones",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BacktrackWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterScalabilityType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CopyTagsToSnapshot",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterInstanceClass",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterParameterGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBInstanceParameterGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBSubnetGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBSystemId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseInsightsMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeleteAutomatedBackups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Domain",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIAMRoleName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableCloudwatchLogsExports",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableGlobalWriteForwarding",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableHttpEndpoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableIAMDatabaseAuthentication",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableLocalWriteForwarding",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineLifecycleSupport",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineMode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalClusterIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Iops",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManageMasterUserPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUserAuthenticationType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUserPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUserSecret",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUsername",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitoringInterval",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitoringRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PerformanceInsightsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PerformanceInsightsKmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PerformanceInsightsRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredBackupWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredMaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PubliclyAccessible",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationSourceIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestoreToTime",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestoreType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScalingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerlessV2ScalingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceDBClusterIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceDbClusterResourceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceRegion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageEncrypted",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseLatestRestorableTime",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterScalabilityType",
+                "/properties/DBClusterIdentifier",
+                "/properties/DBSubnetGroupName",
+                "/properties/DBSystemId",
+                "/properties/DatabaseName",
+                "/properties/EngineMode",
+                "/properties/KmsKeyId",
+                "/properties/PubliclyAccessible",
+                "/properties/RestoreToTime",
+                "/properties/RestoreType",
+                "/properties/SnapshotIdentifier",
+                "/properties/SourceDBClusterIdentifier",
+                "/properties/SourceDbClusterResourceId",
+                "/properties/SourceRegion",
+                "/properties/StorageEncrypted",
+                "/properties/UseLatestRestorableTime",
+            ],
+            conditional_create_only: &[
+                "/properties/AvailabilityZones",
+                "/properties/Engine",
+                "/properties/GlobalClusterIdentifier",
+                "/properties/MasterUsername",
+            ],
+            attributes: &[
+                "DBClusterArn",
+                "DBClusterResourceId",
+                "Endpoint",
+                "Endpoint.Address",
+                "Endpoint.Port",
+                "ReadEndpoint",
+                "ReadEndpoint.Address",
+                "MasterUserSecret.SecretArn",
+                "StorageEncryptionType",
+                "StorageThroughput",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbcluster.html",
+        };
     }
 
     impl Resource for DbCluster {
@@ -1147,7 +1631,57 @@ pub mod db_cluster_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBClusterEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBClusterEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_CLUSTER_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomEndpointType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterEndpointIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExcludedMembers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StaticMembers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DBClusterEndpointIdentifier",
+                "/properties/DBClusterIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "DBClusterEndpointArn",
+                "Endpoint",
+                "DBClusterEndpointResourceIdentifier",
+                "EndpointType",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbclusterendpoint.html",
+        };
     }
 
     impl Resource for DbClusterEndpoint {
@@ -1300,7 +1834,47 @@ pub mod db_cluster_parameter_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBClusterParameterGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBClusterParameterGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_CLUSTER_PARAMETER_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterParameterGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Family",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DBClusterParameterGroupName",
+                "/properties/Description",
+                "/properties/Family",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbclusterparametergroup.html",
+        };
     }
 
     impl Resource for DbClusterParameterGroup {
@@ -1877,7 +2451,493 @@ pub mod db_instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBInstance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBInstance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalStorageVolumes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllocatedStorage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AllowMajorVersionUpgrade",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplyImmediately",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssociatedRoles",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoMinorVersionUpgrade",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutomaticBackupReplicationKmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutomaticBackupReplicationRegion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutomaticBackupReplicationRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BackupTarget",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CACertificateIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateRotationRestart",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CharacterSetName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CopyTagsToSnapshot",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomIAMInstanceProfile",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterSnapshotIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBInstanceClass",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBInstanceIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBParameterGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBSecurityGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBSnapshotIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBSubnetGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBSystemId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseInsightsMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DedicatedLogVolume",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeleteAutomatedBackups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Domain",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainAuthSecretArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainDnsIps",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainFqdn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainIAMRoleName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainOu",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableCloudwatchLogsExports",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableIAMDatabaseAuthentication",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnablePerformanceInsights",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineLifecycleSupport",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Iops",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LicenseModel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManageMasterUserPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUserAuthenticationType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUserPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUserSecret",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUsername",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxAllocatedStorage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitoringInterval",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitoringRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiAZ",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NcharCharacterSetName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OptionGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PerformanceInsightsKMSKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PerformanceInsightsRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredBackupWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredMaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProcessorFeatures",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PromotionTier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PubliclyAccessible",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicaMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestoreTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceDBClusterIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceDBInstanceAutomatedBackupsArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceDBInstanceIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceDbiResourceId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceRegion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageEncrypted",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageThroughput",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TdeCredentialArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TdeCredentialPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Timezone",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseDefaultProcessorFeatures",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseLatestRestorableTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VPCSecurityGroups",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/BackupTarget",
+                "/properties/CharacterSetName",
+                "/properties/CustomIAMInstanceProfile",
+                "/properties/DBClusterIdentifier",
+                "/properties/DBInstanceIdentifier",
+                "/properties/DBName",
+                "/properties/DBSubnetGroupName",
+                "/properties/DBSystemId",
+                "/properties/KmsKeyId",
+                "/properties/MasterUsername",
+                "/properties/NcharCharacterSetName",
+                "/properties/SourceRegion",
+                "/properties/StorageEncrypted",
+                "/properties/Timezone",
+            ],
+            conditional_create_only: &[
+                "/properties/AutoMinorVersionUpgrade",
+                "/properties/AvailabilityZone",
+                "/properties/BackupRetentionPeriod",
+                "/properties/DBClusterSnapshotIdentifier",
+                "/properties/DBParameterGroupName",
+                "/properties/DBSnapshotIdentifier",
+                "/properties/Engine",
+                "/properties/MultiAZ",
+                "/properties/PerformanceInsightsKMSKeyId",
+                "/properties/PreferredMaintenanceWindow",
+                "/properties/RestoreTime",
+                "/properties/SourceDBClusterIdentifier",
+                "/properties/SourceDBInstanceAutomatedBackupsArn",
+                "/properties/SourceDBInstanceIdentifier",
+                "/properties/SourceDbiResourceId",
+                "/properties/UseLatestRestorableTime",
+            ],
+            attributes: &[
+                "AutomaticRestartTime",
+                "CertificateDetails",
+                "CertificateDetails.CAIdentifier",
+                "CertificateDetails.ValidTill",
+                "Endpoint",
+                "Endpoint.Address",
+                "Endpoint.Port",
+                "Endpoint.HostedZoneId",
+                "DbiResourceId",
+                "DBInstanceArn",
+                "DBInstanceStatus",
+                "InstanceCreateTime",
+                "IsStorageConfigUpgradeAvailable",
+                "LatestRestorableTime",
+                "ListenerEndpoint",
+                "ListenerEndpoint.Address",
+                "ListenerEndpoint.Port",
+                "ListenerEndpoint.HostedZoneId",
+                "MasterUserSecret.SecretArn",
+                "PercentProgress",
+                "ReadReplicaDBClusterIdentifiers",
+                "ReadReplicaDBInstanceIdentifiers",
+                "ResumeFullAutomationModeTime",
+                "SecondaryAvailabilityZone",
+                "StatusInfos",
+                "StorageOperationStatus",
+                "StorageOperationPercentProgress",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbinstance.html",
+        };
     }
 
     impl Resource for DbInstance {
@@ -2326,7 +3386,47 @@ pub mod db_parameter_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBParameterGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBParameterGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_PARAMETER_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DBParameterGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Family",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DBParameterGroupName",
+                "/properties/Description",
+                "/properties/Family",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DBParameterGroupArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbparametergroup.html",
+        };
     }
 
     impl Resource for DbParameterGroup {
@@ -2482,7 +3582,89 @@ pub mod db_proxy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBProxy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBProxy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_PROXY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Auth",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBProxyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DebugLogging",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultAuthScheme",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointNetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineFamily",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdleClientTimeout",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequireTLS",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetConnectionNetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSubnetIds",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DBProxyName",
+                "/properties/EngineFamily",
+                "/properties/EndpointNetworkType",
+                "/properties/TargetConnectionNetworkType",
+                "/properties/VpcSubnetIds",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DBProxyArn", "Endpoint", "VpcId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbproxy.html",
+        };
     }
 
     impl Resource for DbProxy {
@@ -2858,7 +4040,58 @@ pub mod db_proxy_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBProxyEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBProxyEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_PROXY_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DBProxyEndpointName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBProxyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointNetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSubnetIds",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DBProxyName",
+                "/properties/DBProxyEndpointName",
+                "/properties/EndpointNetworkType",
+                "/properties/VpcSubnetIds",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DBProxyEndpointArn", "Endpoint", "VpcId", "IsDefault"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbproxyendpoint.html",
+        };
     }
 
     impl Resource for DbProxyEndpoint {
@@ -3038,7 +4271,48 @@ pub mod db_proxy_target_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBProxyTargetGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBProxyTargetGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_PROXY_TARGET_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionPoolConfigurationInfo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterIdentifiers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBInstanceIdentifiers",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBProxyName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetGroupName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/DBProxyName", "/properties/TargetGroupName"],
+            conditional_create_only: &[],
+            attributes: &["TargetGroupArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbproxytargetgroup.html",
+        };
     }
 
     impl Resource for DbProxyTargetGroup {
@@ -3196,7 +4470,38 @@ pub mod db_security_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBSecurityGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBSecurityGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_SECURITY_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DBSecurityGroupIngress",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EC2VpcId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupDescription",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GroupDescription", "/properties/EC2VpcId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbsecuritygroup.html",
+        };
     }
 
     impl Resource for DbSecurityGroup {
@@ -3331,7 +4636,43 @@ pub mod db_security_group_ingress {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBSecurityGroupIngress";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBSecurityGroupIngress")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_SECURITY_GROUP_INGRESS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CIDRIP",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBSecurityGroupName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EC2SecurityGroupId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EC2SecurityGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EC2SecurityGroupOwnerId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbsecuritygroupingress.html",
+        };
     }
 
     impl Resource for DbSecurityGroupIngress {
@@ -3438,7 +4779,57 @@ pub mod db_shard_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBShardGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBShardGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_SHARD_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ComputeRedundancy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBClusterIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBShardGroupIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxACU",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MinACU",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PubliclyAccessible",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DBClusterIdentifier",
+                "/properties/DBShardGroupIdentifier",
+                "/properties/PubliclyAccessible",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DBShardGroupResourceId", "Endpoint"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbshardgroup.html",
+        };
     }
 
     impl Resource for DbShardGroup {
@@ -3530,7 +4921,59 @@ pub mod db_snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBSnapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBSnapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DBInstanceIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBSnapshotIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DBSnapshotIdentifier",
+                "/properties/DBInstanceIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "DBSnapshotArn",
+                "Engine",
+                "EngineVersion",
+                "AllocatedStorage",
+                "Status",
+                "Port",
+                "AvailabilityZone",
+                "VpcId",
+                "InstanceCreateTime",
+                "MasterUsername",
+                "SnapshotType",
+                "Iops",
+                "OptionGroupName",
+                "SnapshotCreateTime",
+                "Encrypted",
+                "KmsKeyId",
+                "StorageType",
+                "LicenseModel",
+                "IAMDatabaseAuthenticationEnabled",
+                "DbiResourceId",
+                "OriginalSnapshotCreateTime",
+                "StorageThroughput",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbsnapshot.html",
+        };
     }
 
     impl Resource for DbSnapshot {
@@ -3721,7 +5164,38 @@ pub mod db_subnet_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::DBSubnetGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::DBSubnetGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DB_SUBNET_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DBSubnetGroupDescription",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBSubnetGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DBSubnetGroupName"],
+            conditional_create_only: &[],
+            attributes: &["DBSubnetGroupArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbsubnetgroup.html",
+        };
     }
 
     impl Resource for DbSubnetGroup {
@@ -3883,7 +5357,98 @@ pub mod deployment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::Deployment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::Deployment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_DEPLOYMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BlueGreenDeploymentName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetAllocatedStorage",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetDBClusterParameterGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetDBInstanceClass",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetDBParameterGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetEngineVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetIops",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetStorageThroughput",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetStorageType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UpgradeTargetStorageConfig",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/BlueGreenDeploymentName",
+                "/properties/Source",
+                "/properties/TargetEngineVersion",
+                "/properties/TargetDBParameterGroupName",
+                "/properties/TargetDBClusterParameterGroupName",
+                "/properties/TargetDBInstanceClass",
+                "/properties/UpgradeTargetStorageConfig",
+                "/properties/TargetIops",
+                "/properties/TargetStorageType",
+                "/properties/TargetAllocatedStorage",
+                "/properties/TargetStorageThroughput",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "BlueGreenDeploymentIdentifier",
+                "Target",
+                "SwitchoverDetails",
+                "Tasks",
+                "Status",
+                "CreateTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-deployment.html",
+        };
     }
 
     impl Resource for Deployment {
@@ -4016,7 +5581,53 @@ pub mod event_subscription {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::EventSubscription";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::EventSubscription")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_EVENT_SUBSCRIPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventCategories",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnsTopicArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscriptionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SubscriptionName", "/properties/SnsTopicArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-eventsubscription.html",
+        };
     }
 
     impl Resource for EventSubscription {
@@ -4114,7 +5725,63 @@ pub mod global_cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::GlobalCluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::GlobalCluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_GLOBAL_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Engine",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineLifecycleSupport",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EngineVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalClusterIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceDBClusterIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageEncrypted",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/GlobalClusterIdentifier",
+                "/properties/SourceDBClusterIdentifier",
+                "/properties/StorageEncrypted",
+                "/properties/Engine",
+            ],
+            conditional_create_only: &[],
+            attributes: &["GlobalEndpoint"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-globalcluster.html",
+        };
     }
 
     impl Resource for GlobalCluster {
@@ -4266,7 +5933,63 @@ pub mod integration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::Integration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::Integration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_INTEGRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalEncryptionContext",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataFilter",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/SourceArn",
+                "/properties/TargetArn",
+                "/properties/KMSKeyId",
+                "/properties/AdditionalEncryptionContext",
+            ],
+            conditional_create_only: &[],
+            attributes: &["IntegrationArn", "CreateTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-integration.html",
+        };
     }
 
     impl Resource for Integration {
@@ -4379,7 +6102,53 @@ pub mod option_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RDS::OptionGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RDS::OptionGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RDS_OPTION_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EngineName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MajorEngineVersion",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OptionConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OptionGroupDescription",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OptionGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/EngineName",
+                "/properties/MajorEngineVersion",
+                "/properties/OptionGroupDescription",
+                "/properties/OptionGroupName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-optiongroup.html",
+        };
     }
 
     impl Resource for OptionGroup {

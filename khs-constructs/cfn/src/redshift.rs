@@ -423,7 +423,292 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowVersionUpgrade",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AquaConfigurationStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutomatedSnapshotRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneRelocation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZoneRelocationStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Classic",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterParameterGroupName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterSecurityGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterSubnetGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DBName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeferMaintenance",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeferMaintenanceDuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeferMaintenanceEndTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeferMaintenanceStartTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DestinationRegion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ElasticIp",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Encrypted",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Endpoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnhancedVpcRouting",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HsmClientCertificateIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HsmConfigurationIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamRoles",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceTrackName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManageMasterPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManualSnapshotRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterPasswordSecretKmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUserPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MasterUsername",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiAZ",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NamespaceResourcePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumberOfNodes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnerAccount",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredMaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PubliclyAccessible",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceAction",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RevisionTarget",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RotateEncryptionKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotClusterIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotCopyGrantName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotCopyManual",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotCopyRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterIdentifier",
+                "/properties/OwnerAccount",
+                "/properties/SnapshotIdentifier",
+                "/properties/DBName",
+                "/properties/SnapshotClusterIdentifier",
+                "/properties/ClusterSubnetGroupName",
+                "/properties/MasterUsername",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "DeferMaintenanceIdentifier",
+                "Endpoint.Port",
+                "Endpoint.Address",
+                "ClusterNamespaceArn",
+                "MasterPasswordSecretArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-cluster.html",
+        };
     }
 
     impl Resource for Cluster {
@@ -627,7 +912,47 @@ pub mod cluster_parameter_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::ClusterParameterGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::ClusterParameterGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_CLUSTER_PARAMETER_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterGroupFamily",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParameterGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ParameterGroupName",
+                "/properties/ParameterGroupFamily",
+                "/properties/Description",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-clusterparametergroup.html",
+        };
     }
 
     impl Resource for ClusterParameterGroup {
@@ -718,7 +1043,28 @@ pub mod cluster_security_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::ClusterSecurityGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::ClusterSecurityGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_CLUSTER_SECURITY_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Description"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-clustersecuritygroup.html",
+        };
     }
 
     impl Resource for ClusterSecurityGroup {
@@ -809,8 +1155,43 @@ pub mod cluster_security_group_ingress {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::ClusterSecurityGroupIngress";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::ClusterSecurityGroupIngress")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::REDSHIFT_CLUSTER_SECURITY_GROUP_INGRESS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CIDRIP",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterSecurityGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EC2SecurityGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EC2SecurityGroupOwnerId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterSecurityGroupName",
+                "/properties/CIDRIP",
+                "/properties/EC2SecurityGroupOwnerId",
+                "/properties/EC2SecurityGroupName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-clustersecuritygroupingress.html",
+        };
     }
 
     impl Resource for ClusterSecurityGroupIngress {
@@ -890,7 +1271,33 @@ pub mod cluster_subnet_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::ClusterSubnetGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::ClusterSubnetGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_CLUSTER_SUBNET_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ClusterSubnetGroupName"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-clustersubnetgroup.html",
+        };
     }
 
     impl Resource for ClusterSubnetGroup {
@@ -989,7 +1396,57 @@ pub mod endpoint_access {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::EndpointAccess";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::EndpointAccess")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_ENDPOINT_ACCESS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceOwner",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSecurityGroupIds",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/EndpointName",
+                "/properties/ClusterIdentifier",
+                "/properties/ResourceOwner",
+                "/properties/SubnetGroupName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Address",
+                "EndpointStatus",
+                "EndpointCreateTime",
+                "Port",
+                "VpcSecurityGroups",
+                "VpcEndpoint",
+                "VpcEndpoint.VpcEndpointId",
+                "VpcEndpoint.VpcId",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-endpointaccess.html",
+        };
     }
 
     impl Resource for EndpointAccess {
@@ -1117,7 +1574,47 @@ pub mod endpoint_authorization {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::EndpointAuthorization";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::EndpointAuthorization")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_ENDPOINT_AUTHORIZATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Account",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Force",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcIds",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ClusterIdentifier", "/properties/Account"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Grantor",
+                "Grantee",
+                "AuthorizeTime",
+                "ClusterStatus",
+                "Status",
+                "AllowedAllVPCs",
+                "AllowedVPCs",
+                "EndpointCount",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-endpointauthorization.html",
+        };
     }
 
     impl Resource for EndpointAuthorization {
@@ -1261,7 +1758,65 @@ pub mod event_subscription {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::EventSubscription";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::EventSubscription")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_EVENT_SUBSCRIPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventCategories",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Severity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnsTopicArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscriptionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SubscriptionName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "CustomerAwsId",
+                "CustSubscriptionId",
+                "Status",
+                "SubscriptionCreationTime",
+                "SourceIdsList",
+                "EventCategoriesList",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-eventsubscription.html",
+        };
     }
 
     impl Resource for EventSubscription {
@@ -1500,7 +2055,53 @@ pub mod integration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::Integration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::Integration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_INTEGRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalEncryptionContext",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegrationName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/SourceArn",
+                "/properties/TargetArn",
+                "/properties/KMSKeyId",
+                "/properties/AdditionalEncryptionContext",
+            ],
+            conditional_create_only: &[],
+            attributes: &["IntegrationArn", "CreateTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-integration.html",
+        };
     }
 
     impl Resource for Integration {
@@ -1598,7 +2199,45 @@ pub mod qev2_idc_application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::QEV2IdcApplication";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::QEV2IdcApplication")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_QEV2_IDC_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IdcDisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdcInstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Qev2IdcApplicationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IdcInstanceArn",
+                "/properties/Qev2IdcApplicationName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Qev2IdcApplicationArn",
+                "IdcManagedApplicationArn",
+                "IdcOnboardStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-qev2idcapplication.html",
+        };
     }
 
     impl Resource for Qev2IdcApplication {
@@ -1743,7 +2382,77 @@ pub mod redshift_idc_application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::RedshiftIdcApplication";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::RedshiftIdcApplication")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_REDSHIFT_IDC_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthorizedTokenIssuerList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdcDisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdcInstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityNamespace",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RedshiftIdcApplicationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceIntegrations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SsoTagKeys",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IdcInstanceArn",
+                "/properties/RedshiftIdcApplicationName",
+                "/properties/ApplicationType",
+                "/properties/SsoTagKeys",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "RedshiftIdcApplicationArn",
+                "IdcManagedApplicationArn",
+                "IdcOnboardStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-redshiftidcapplication.html",
+        };
     }
 
     impl Resource for RedshiftIdcApplication {
@@ -2076,7 +2785,58 @@ pub mod scheduled_action {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::ScheduledAction";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::ScheduledAction")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_SCHEDULED_ACTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Enable",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduledActionDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduledActionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetAction",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ScheduledActionName"],
+            conditional_create_only: &[],
+            attributes: &["State", "NextInvocations"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-scheduledaction.html",
+        };
     }
 
     impl Resource for ScheduledAction {
@@ -2177,7 +2937,62 @@ pub mod snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::Snapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::Snapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManualSnapshotRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/SnapshotIdentifier",
+                "/properties/ClusterIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "SnapshotArn",
+                "Status",
+                "SnapshotType",
+                "AvailabilityZone",
+                "ClusterCreateTime",
+                "MasterUsername",
+                "ClusterVersion",
+                "EngineFullVersion",
+                "SnapshotCreateTime",
+                "NodeType",
+                "NumberOfNodes",
+                "DBName",
+                "Port",
+                "VpcId",
+                "Encrypted",
+                "EncryptedWithHSM",
+                "KmsKeyId",
+                "EnhancedVpcRouting",
+                "MaintenanceTrackName",
+                "OwnerAccount",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-snapshot.html",
+        };
     }
 
     impl Resource for Snapshot {
@@ -2351,7 +3166,33 @@ pub mod snapshot_copy_grant {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::SnapshotCopyGrant";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::SnapshotCopyGrant")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_SNAPSHOT_COPY_GRANT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotCopyGrantName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SnapshotCopyGrantName", "/properties/KmsKeyId"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-snapshotcopygrant.html",
+        };
     }
 
     impl Resource for SnapshotCopyGrant {
@@ -2440,7 +3281,41 @@ pub mod snapshot_schedule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::SnapshotSchedule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::SnapshotSchedule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_SNAPSHOT_SCHEDULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ScheduleDefinitions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduleDescription",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduleIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ScheduleIdentifier",
+                "/properties/ScheduleDescription",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "AssociatedClusterCount"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-snapshotschedule.html",
+        };
     }
 
     impl Resource for SnapshotSchedule {
@@ -2547,7 +3422,58 @@ pub mod usage_limit {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Redshift::UsageLimit";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Redshift::UsageLimit")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFT_USAGE_LIMIT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Amount",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BreachAction",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FeatureType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LimitType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Period",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterIdentifier",
+                "/properties/FeatureType",
+                "/properties/LimitType",
+                "/properties/Period",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "UsageLimitId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-usagelimit.html",
+        };
     }
 
     impl Resource for UsageLimit {

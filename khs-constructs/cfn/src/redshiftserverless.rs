@@ -143,7 +143,111 @@ pub mod namespace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RedshiftServerless::Namespace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RedshiftServerless::Namespace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFTSERVERLESS_NAMESPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdminPasswordSecretKmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AdminUserPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AdminUsername",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DbName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultIamRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FinalSnapshotName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FinalSnapshotRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IamRoles",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogExports",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManageAdminPassword",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NamespaceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NamespaceResourcePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RedshiftIdcApplicationArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotCopyConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/NamespaceName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Namespace",
+                "Namespace.NamespaceArn",
+                "Namespace.NamespaceId",
+                "Namespace.NamespaceName",
+                "Namespace.AdminUsername",
+                "Namespace.DbName",
+                "Namespace.KmsKeyId",
+                "Namespace.DefaultIamRoleArn",
+                "Namespace.IamRoles",
+                "Namespace.LogExports",
+                "Namespace.Status",
+                "Namespace.CreationDate",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshiftserverless-namespace.html",
+        };
     }
 
     impl Resource for Namespace {
@@ -349,7 +453,57 @@ pub mod snapshot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RedshiftServerless::Snapshot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RedshiftServerless::Snapshot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFTSERVERLESS_SNAPSHOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "NamespaceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/NamespaceName",
+                "/properties/SnapshotName",
+                "/properties/Tags",
+                "/properties/Tags/*/Key",
+                "/properties/Tags/*/Value",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Snapshot",
+                "OwnerAccount",
+                "Snapshot.SnapshotName",
+                "Snapshot.NamespaceName",
+                "Snapshot.NamespaceArn",
+                "Snapshot.SnapshotArn",
+                "Snapshot.SnapshotCreateTime",
+                "Snapshot.Status",
+                "Snapshot.AdminUsername",
+                "Snapshot.KmsKeyId",
+                "Snapshot.OwnerAccount",
+                "Snapshot.RetentionPeriod",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshiftserverless-snapshot.html",
+        };
     }
 
     impl Resource for Snapshot {
@@ -579,7 +733,125 @@ pub mod workgroup {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RedshiftServerless::Workgroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RedshiftServerless::Workgroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REDSHIFTSERVERLESS_WORKGROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BaseCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnhancedVpcRouting",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxCapacity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NamespaceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PricePerformanceTarget",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PubliclyAccessible",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecoveryPointId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotOwnerAccount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrackName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Workgroup",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkgroupName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/WorkgroupName", "/properties/NamespaceName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Workgroup.WorkgroupId",
+                "Workgroup.WorkgroupArn",
+                "Workgroup.WorkgroupName",
+                "Workgroup.NamespaceName",
+                "Workgroup.BaseCapacity",
+                "Workgroup.MaxCapacity",
+                "Workgroup.EnhancedVpcRouting",
+                "Workgroup.ConfigParameters",
+                "Workgroup.SecurityGroupIds",
+                "Workgroup.SubnetIds",
+                "Workgroup.TrackName",
+                "Workgroup.Status",
+                "Workgroup.Endpoint.Address",
+                "Workgroup.Endpoint.Port",
+                "Workgroup.PubliclyAccessible",
+                "Workgroup.CreationDate",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshiftserverless-workgroup.html",
+        };
     }
 
     impl Resource for Workgroup {

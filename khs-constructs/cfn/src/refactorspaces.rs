@@ -73,7 +73,63 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RefactorSpaces::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RefactorSpaces::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REFACTORSPACES_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiGatewayProxy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProxyType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ApiGatewayProxy",
+                "/properties/EnvironmentIdentifier",
+                "/properties/Name",
+                "/properties/ProxyType",
+                "/properties/VpcId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ApplicationIdentifier",
+                "Arn",
+                "ApiGatewayId",
+                "VpcLinkId",
+                "NlbArn",
+                "NlbName",
+                "ProxyUrl",
+                "StageName",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-refactorspaces-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -262,7 +318,42 @@ pub mod environment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RefactorSpaces::Environment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RefactorSpaces::Environment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REFACTORSPACES_ENVIRONMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkFabricType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Description",
+                "/properties/Name",
+                "/properties/NetworkFabricType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["EnvironmentIdentifier", "Arn", "TransitGatewayId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-refactorspaces-environment.html",
+        };
     }
 
     impl Resource for Environment {
@@ -410,7 +501,62 @@ pub mod route {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RefactorSpaces::Route";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RefactorSpaces::Route")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REFACTORSPACES_ROUTE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultRoute",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RouteType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UriPathRoute",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ApplicationIdentifier",
+                "/properties/EnvironmentIdentifier",
+                "/properties/RouteType",
+                "/properties/ServiceIdentifier",
+                "/properties/UriPathRoute/SourcePath",
+                "/properties/UriPathRoute/Methods",
+                "/properties/UriPathRoute/IncludeChildPaths",
+                "/properties/UriPathRoute/AppendSourcePath",
+            ],
+            conditional_create_only: &[],
+            attributes: &["RouteIdentifier", "PathResourceToId", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-refactorspaces-route.html",
+        };
     }
 
     impl Resource for Route {
@@ -702,7 +848,72 @@ pub mod service {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RefactorSpaces::Service";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RefactorSpaces::Service")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REFACTORSPACES_SERVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnvironmentIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LambdaEndpoint",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UrlEndpoint",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Description",
+                "/properties/EndpointType",
+                "/properties/EnvironmentIdentifier",
+                "/properties/ApplicationIdentifier",
+                "/properties/LambdaEndpoint",
+                "/properties/Name",
+                "/properties/UrlEndpoint",
+                "/properties/VpcId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ServiceIdentifier", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-refactorspaces-service.html",
+        };
     }
 
     impl Resource for Service {

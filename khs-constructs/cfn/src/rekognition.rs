@@ -41,7 +41,28 @@ pub mod collection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Rekognition::Collection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Rekognition::Collection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REKOGNITION_COLLECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CollectionId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CollectionId"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rekognition-collection.html",
+        };
     }
 
     impl Resource for Collection {
@@ -120,7 +141,33 @@ pub mod dataset {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Rekognition::Dataset";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Rekognition::Dataset")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REKOGNITION_DATASET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatasetType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DatasetType", "/properties/ProjectArn"],
+            conditional_create_only: &[],
+            attributes: &["DatasetArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rekognition-dataset.html",
+        };
     }
 
     impl Resource for Dataset {
@@ -220,7 +267,28 @@ pub mod project {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Rekognition::Project";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Rekognition::Project")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REKOGNITION_PROJECT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ProjectName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ProjectName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rekognition-project.html",
+        };
     }
 
     impl Resource for Project {
@@ -375,7 +443,96 @@ pub mod stream_processor {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Rekognition::StreamProcessor";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Rekognition::StreamProcessor")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::REKOGNITION_STREAM_PROCESSOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BoundingBoxRegionsOfInterest",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConnectedHomeSettings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataSharingPreference",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FaceSearchSettings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KinesisDataStream",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KinesisVideoStream",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationChannel",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolygonRegionsOfInterest",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3Destination",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/KmsKeyId",
+                "/properties/RoleArn",
+                "/properties/KinesisVideoStream",
+                "/properties/ConnectedHomeSettings",
+                "/properties/FaceSearchSettings",
+                "/properties/KinesisDataStream",
+                "/properties/S3Destination",
+                "/properties/NotificationChannel",
+                "/properties/BoundingBoxRegionsOfInterest",
+                "/properties/PolygonRegionsOfInterest",
+                "/properties/DataSharingPreference",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Status", "StatusMessage"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rekognition-streamprocessor.html",
+        };
     }
 
     impl Resource for StreamProcessor {

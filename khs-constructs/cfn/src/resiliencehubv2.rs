@@ -83,7 +83,68 @@ pub mod policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ResilienceHubV2::Policy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ResilienceHubV2::Policy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RESILIENCEHUBV2_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilitySlo",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataRecovery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiAz",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiRegion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SharingEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/KmsKeyId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "PolicyArn",
+                "CreatedAt",
+                "UpdatedAt",
+                "AssociatedServiceCount",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-resiliencehubv2-policy.html",
+        };
     }
 
     impl Resource for Policy {
@@ -381,7 +442,92 @@ pub mod service {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ResilienceHubV2::Service";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ResilienceHubV2::Service")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RESILIENCEHUBV2_SERVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Assertions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssociatedSystems",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DependencyDiscovery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DevOpsAgentConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputSources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionModel",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Regions",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReportConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Regions",
+                "/properties/KmsKeyId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ServiceArn",
+                "CreatedAt",
+                "UpdatedAt",
+                "EffectivePolicyValues",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-resiliencehubv2-service.html",
+        };
     }
 
     impl Resource for Service {
@@ -878,7 +1024,44 @@ pub mod service_function {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ResilienceHubV2::ServiceFunction";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ResilienceHubV2::ServiceFunction")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RESILIENCEHUBV2_SERVICE_FUNCTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Criticality",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ServiceArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ServiceFunctionId",
+                "ResourceCount",
+                "Source",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-resiliencehubv2-servicefunction.html",
+        };
     }
 
     impl Resource for ServiceFunction {
@@ -1016,7 +1199,43 @@ pub mod system {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ResilienceHubV2::System";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ResilienceHubV2::System")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RESILIENCEHUBV2_SYSTEM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SharingEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/KmsKeyId"],
+            conditional_create_only: &[],
+            attributes: &["SystemArn", "SystemId", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-resiliencehubv2-system.html",
+        };
     }
 
     impl Resource for System {
@@ -1124,7 +1343,38 @@ pub mod user_journey {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ResilienceHubV2::UserJourney";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ResilienceHubV2::UserJourney")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RESILIENCEHUBV2_USER_JOURNEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SystemIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/SystemIdentifier", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["UserJourneyId", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-resiliencehubv2-userjourney.html",
+        };
     }
 
     impl Resource for UserJourney {

@@ -35,8 +35,21 @@ pub mod default_view_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ResourceExplorer2::DefaultViewAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ResourceExplorer2::DefaultViewAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::RESOURCEEXPLORER2_DEFAULT_VIEW_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ViewArn",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AssociatedAwsPrincipal"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-resourceexplorer2-defaultviewassociation.html",
+        };
     }
 
     impl Resource for DefaultViewAssociation {
@@ -110,7 +123,28 @@ pub mod index {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ResourceExplorer2::Index";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ResourceExplorer2::Index")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RESOURCEEXPLORER2_INDEX;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "IndexState"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-resourceexplorer2-index.html",
+        };
     }
 
     impl Resource for Index {
@@ -234,7 +268,43 @@ pub mod view {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ResourceExplorer2::View";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ResourceExplorer2::View")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RESOURCEEXPLORER2_VIEW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Filters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IncludedProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scope",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ViewName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Scope", "/properties/ViewName"],
+            conditional_create_only: &[],
+            attributes: &["ViewArn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-resourceexplorer2-view.html",
+        };
     }
 
     impl Resource for View {

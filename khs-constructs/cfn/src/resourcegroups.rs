@@ -65,7 +65,48 @@ pub mod group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ResourceGroups::Group";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ResourceGroups::Group")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RESOURCEGROUPS_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceQuery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-resourcegroups-group.html",
+        };
     }
 
     impl Resource for Group {
@@ -303,7 +344,43 @@ pub mod tag_sync_task {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ResourceGroups::TagSyncTask";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ResourceGroups::TagSyncTask")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RESOURCEGROUPS_TAG_SYNC_TASK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Group",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagKey",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagValue",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Group",
+                "/properties/TagKey",
+                "/properties/TagValue",
+                "/properties/RoleArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["TaskArn", "Status", "GroupName", "GroupArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-resourcegroups-tagsynctask.html",
+        };
     }
 
     impl Resource for TagSyncTask {

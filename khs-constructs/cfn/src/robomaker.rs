@@ -41,7 +41,28 @@ pub mod fleet {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RoboMaker::Fleet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RoboMaker::Fleet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROBOMAKER_FLEET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-robomaker-fleet.html",
+        };
     }
 
     impl Resource for Fleet {
@@ -134,7 +155,48 @@ pub mod robot {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RoboMaker::Robot";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RoboMaker::Robot")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROBOMAKER_ROBOT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Architecture",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Fleet",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GreengrassGroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/GreengrassGroupId",
+                "/properties/Name",
+                "/properties/Architecture",
+                "/properties/Fleet",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-robomaker-robot.html",
+        };
     }
 
     impl Resource for Robot {
@@ -263,7 +325,48 @@ pub mod robot_application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RoboMaker::RobotApplication";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RoboMaker::RobotApplication")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROBOMAKER_ROBOT_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CurrentRevisionId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Environment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RobotSoftwareSuite",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-robomaker-robotapplication.html",
+        };
     }
 
     impl Resource for RobotApplication {
@@ -489,7 +592,28 @@ pub mod robot_application_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RoboMaker::RobotApplicationVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RoboMaker::RobotApplicationVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROBOMAKER_ROBOT_APPLICATION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Application",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CurrentRevisionId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Application", "/properties/CurrentRevisionId"],
+            conditional_create_only: &[],
+            attributes: &["ApplicationVersion", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-robomaker-robotapplicationversion.html",
+        };
     }
 
     impl Resource for RobotApplicationVersion {
@@ -605,7 +729,58 @@ pub mod simulation_application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RoboMaker::SimulationApplication";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RoboMaker::SimulationApplication")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROBOMAKER_SIMULATION_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CurrentRevisionId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Environment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RenderingEngine",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RobotSoftwareSuite",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SimulationSoftwareSuite",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-robomaker-simulationapplication.html",
+        };
     }
 
     impl Resource for SimulationApplication {
@@ -980,8 +1155,28 @@ pub mod simulation_application_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RoboMaker::SimulationApplicationVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RoboMaker::SimulationApplicationVersion")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROBOMAKER_SIMULATION_APPLICATION_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Application",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CurrentRevisionId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Application", "/properties/CurrentRevisionId"],
+            conditional_create_only: &[],
+            attributes: &["ApplicationVersion", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-robomaker-simulationapplicationversion.html",
+        };
     }
 
     impl Resource for SimulationApplicationVersion {

@@ -41,7 +41,28 @@ pub mod cidr_collection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53::CidrCollection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53::CidrCollection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53_CIDR_COLLECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Locations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-cidrcollection.html",
+        };
     }
 
     impl Resource for CidrCollection {
@@ -137,7 +158,21 @@ pub mod dnssec {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53::DNSSEC";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53::DNSSEC")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53_DNSSEC;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "HostedZoneId",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/HostedZoneId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-dnssec.html",
+        };
     }
 
     impl Resource for Dnssec {
@@ -185,7 +220,17 @@ pub mod delegation_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53::DelegationSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53::DelegationSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53_DELEGATION_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "CallerReference", "NameServers"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-delegationset.html",
+        };
     }
 
     impl Resource for DelegationSet {
@@ -273,7 +318,32 @@ pub mod health_check {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53::HealthCheck";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53::HealthCheck")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53_HEALTH_CHECK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckTags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/HealthCheckConfig/Type",
+                "/properties/HealthCheckConfig/MeasureLatency",
+                "/properties/HealthCheckConfig/RequestInterval",
+            ],
+            conditional_create_only: &[],
+            attributes: &["HealthCheckId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "HealthCheckTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-healthcheck.html",
+        };
     }
 
     impl Resource for HealthCheck {
@@ -846,7 +916,53 @@ pub mod hosted_zone {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53::HostedZone";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53::HostedZone")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53_HOSTED_ZONE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DelegationSetId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostedZoneConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostedZoneFeatures",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostedZoneTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryLoggingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VPCs",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/DelegationSetId"],
+            conditional_create_only: &[],
+            attributes: &["Id", "NameServers"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "HostedZoneTags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-hostedzone.html",
+        };
     }
 
     impl Resource for HostedZone {
@@ -1029,7 +1145,42 @@ pub mod key_signing_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53::KeySigningKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53::KeySigningKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53_KEY_SIGNING_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "HostedZoneId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KeyManagementServiceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/HostedZoneId",
+                "/properties/Name",
+                "/properties/KeyManagementServiceArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-keysigningkey.html",
+        };
     }
 
     impl Resource for KeySigningKey {
@@ -1124,7 +1275,31 @@ pub mod query_logging_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53::QueryLoggingConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53::QueryLoggingConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53_QUERY_LOGGING_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CloudWatchLogsLogGroupArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostedZoneId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/HostedZoneId",
+                "/properties/CloudWatchLogsLogGroupArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-queryloggingconfig.html",
+        };
     }
 
     impl Resource for QueryLoggingConfig {
@@ -1303,7 +1478,103 @@ pub mod record_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53::RecordSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53::RecordSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53_RECORD_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AliasTarget",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CidrRoutingConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Comment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Failover",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GeoLocation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GeoProximityLocation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostedZoneId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostedZoneName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MultiValueAnswer",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Region",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceRecords",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SetIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TTL",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Weight",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/HostedZoneName", "/properties/HostedZoneId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-recordset.html",
+        };
     }
 
     impl Resource for RecordSet {
@@ -1560,7 +1831,38 @@ pub mod record_set_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53::RecordSetGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53::RecordSetGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53_RECORD_SET_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Comment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostedZoneId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostedZoneName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecordSets",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/HostedZoneName", "/properties/HostedZoneId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-recordsetgroup.html",
+        };
     }
 
     impl Resource for RecordSetGroup {
@@ -1926,7 +2228,33 @@ pub mod traffic_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53::TrafficPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53::TrafficPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53_TRAFFIC_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Comment",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Document",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/Document"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "Version", "Type"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-trafficpolicy.html",
+        };
     }
 
     impl Resource for TrafficPolicy {
@@ -2040,7 +2368,43 @@ pub mod traffic_policy_instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53::TrafficPolicyInstance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53::TrafficPolicyInstance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53_TRAFFIC_POLICY_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "HostedZoneId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TTL",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficPolicyId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficPolicyVersion",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/HostedZoneId", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "State", "TrafficPolicyType"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53-trafficpolicyinstance.html",
+        };
     }
 
     impl Resource for TrafficPolicyInstance {

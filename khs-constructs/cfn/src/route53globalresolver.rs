@@ -79,7 +79,53 @@ pub mod access_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53GlobalResolver::AccessSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53GlobalResolver::AccessSource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53GLOBALRESOLVER_ACCESS_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Cidr",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DnsViewId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DnsViewId", "/properties/ClientToken"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "AccessSourceId", "CreatedAt", "UpdatedAt", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53globalresolver-accesssource.html",
+        };
     }
 
     impl Resource for AccessSource {
@@ -248,7 +294,55 @@ pub mod access_token {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53GlobalResolver::AccessToken";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53GlobalResolver::AccessToken")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53GLOBALRESOLVER_ACCESS_TOKEN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DnsViewId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExpiresAt",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DnsViewId",
+                "/properties/ExpiresAt",
+                "/properties/ClientToken",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "AccessTokenId",
+                "CreatedAt",
+                "UpdatedAt",
+                "Status",
+                "Value",
+                "GlobalResolverId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53globalresolver-accesstoken.html",
+        };
     }
 
     impl Resource for AccessToken {
@@ -398,7 +492,58 @@ pub mod dns_view {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53GlobalResolver::DnsView";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53GlobalResolver::DnsView")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53GLOBALRESOLVER_DNS_VIEW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DnssecValidation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EdnsClientSubnet",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallRulesFailOpen",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalResolverId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GlobalResolverId", "/properties/ClientToken"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "DnsViewId", "CreatedAt", "UpdatedAt", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53globalresolver-dnsview.html",
+        };
     }
 
     impl Resource for DnsView {
@@ -610,8 +755,66 @@ pub mod firewall_domain_list {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53GlobalResolver::FirewallDomainList";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53GlobalResolver::FirewallDomainList")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53GLOBALRESOLVER_FIREWALL_DOMAIN_LIST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainFileUrl",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Domains",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GlobalResolverId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/GlobalResolverId",
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/ClientToken",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "FirewallDomainListId",
+                "DomainCount",
+                "CreatedAt",
+                "UpdatedAt",
+                "Status",
+                "StatusMessage",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53globalresolver-firewalldomainlist.html",
+        };
     }
 
     impl Resource for FirewallDomainList {
@@ -809,7 +1012,99 @@ pub mod firewall_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53GlobalResolver::FirewallRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53GlobalResolver::FirewallRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53GLOBALRESOLVER_FIREWALL_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Action",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockOverrideDnsType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockOverrideDomain",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockOverrideTtl",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockResponse",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfidenceThreshold",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DnsAdvancedProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DnsViewId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FirewallDomainListId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QType",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DnsViewId",
+                "/properties/ClientToken",
+                "/properties/FirewallDomainListId",
+                "/properties/QType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "FirewallRuleId",
+                "CreatedAt",
+                "UpdatedAt",
+                "Status",
+                "QueryType",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53globalresolver-firewallrule.html",
+        };
     }
 
     impl Resource for FirewallRule {
@@ -1080,8 +1375,62 @@ pub mod global_resolver {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53GlobalResolver::GlobalResolver";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53GlobalResolver::GlobalResolver")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53GLOBALRESOLVER_GLOBAL_RESOLVER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObservabilityRegion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Regions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ClientToken"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "GlobalResolverId",
+                "DnsName",
+                "IPv4Addresses",
+                "IPv6Addresses",
+                "CreatedAt",
+                "UpdatedAt",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53globalresolver-globalresolver.html",
+        };
     }
 
     impl Resource for GlobalResolver {
@@ -1230,8 +1579,39 @@ pub mod hosted_zone_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53GlobalResolver::HostedZoneAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53GlobalResolver::HostedZoneAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53GLOBALRESOLVER_HOSTED_ZONE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "HostedZoneId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/HostedZoneId", "/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "HostedZoneAssociationId",
+                "HostedZoneName",
+                "CreatedAt",
+                "UpdatedAt",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53globalresolver-hostedzoneassociation.html",
+        };
     }
 
     impl Resource for HostedZoneAssociation {

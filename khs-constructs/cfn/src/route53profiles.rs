@@ -41,7 +41,28 @@ pub mod profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Profiles::Profile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Profiles::Profile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53PROFILES_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "ClientToken", "ShareStatus"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53profiles-profile.html",
+        };
     }
 
     impl Resource for Profile {
@@ -155,7 +176,47 @@ pub mod profile_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Profiles::ProfileAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Profiles::ProfileAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53PROFILES_PROFILE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Arn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/ResourceId",
+                "/properties/ProfileId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53profiles-profileassociation.html",
+        };
     }
 
     impl Resource for ProfileAssociation {
@@ -248,8 +309,42 @@ pub mod profile_resource_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Profiles::ProfileResourceAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Profiles::ProfileResourceAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53PROFILES_PROFILE_RESOURCE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceProperties",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ProfileId",
+                "/properties/Name",
+                "/properties/ResourceArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "ResourceType"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53profiles-profileresourceassociation.html",
+        };
     }
 
     impl Resource for ProfileResourceAssociation {

@@ -47,7 +47,33 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53RecoveryControl::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53RecoveryControl::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53RECOVERYCONTROL_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &["ClusterArn", "ClusterEndpoints", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53recoverycontrol-cluster.html",
+        };
     }
 
     impl Resource for Cluster {
@@ -163,7 +189,38 @@ pub mod control_panel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53RecoveryControl::ControlPanel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53RecoveryControl::ControlPanel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53RECOVERYCONTROL_CONTROL_PANEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ClusterArn", "/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ControlPanelArn",
+                "Status",
+                "RoutingControlCount",
+                "DefaultControlPanel",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53recoverycontrol-controlpanel.html",
+        };
     }
 
     impl Resource for ControlPanel {
@@ -257,8 +314,33 @@ pub mod routing_control {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53RecoveryControl::RoutingControl";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53RecoveryControl::RoutingControl")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53RECOVERYCONTROL_ROUTING_CONTROL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ControlPanelArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ControlPanelArn", "/properties/ClusterArn"],
+            conditional_create_only: &[],
+            attributes: &["RoutingControlArn", "Status"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53recoverycontrol-routingcontrol.html",
+        };
     }
 
     impl Resource for RoutingControl {
@@ -355,7 +437,55 @@ pub mod safety_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53RecoveryControl::SafetyRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53RecoveryControl::SafetyRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53RECOVERYCONTROL_SAFETY_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssertionRule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ControlPanelArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatingRule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[
+                "/properties/ControlPanelArn",
+                "/properties/RuleConfig",
+                "/properties/Tags",
+                "/properties/AssertionRule/AssertedControls",
+                "/properties/GatingRule/GatingControls",
+                "/properties/GatingRule/TargetControls",
+            ],
+            attributes: &["SafetyRuleArn", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53recoverycontrol-safetyrule.html",
+        };
     }
 
     impl Resource for SafetyRule {

@@ -45,7 +45,33 @@ pub mod cell {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53RecoveryReadiness::Cell";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53RecoveryReadiness::Cell")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53RECOVERYREADINESS_CELL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CellName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Cells",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CellName"],
+            conditional_create_only: &[],
+            attributes: &["CellArn", "ParentReadinessScopes"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53recoveryreadiness-cell.html",
+        };
     }
 
     impl Resource for Cell {
@@ -127,8 +153,33 @@ pub mod readiness_check {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53RecoveryReadiness::ReadinessCheck";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53RecoveryReadiness::ReadinessCheck")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53RECOVERYREADINESS_READINESS_CHECK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ReadinessCheckName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceSetName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ReadinessCheckName"],
+            conditional_create_only: &[],
+            attributes: &["ReadinessCheckArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53recoveryreadiness-readinesscheck.html",
+        };
     }
 
     impl Resource for ReadinessCheck {
@@ -205,8 +256,33 @@ pub mod recovery_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53RecoveryReadiness::RecoveryGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53RecoveryReadiness::RecoveryGroup")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53RECOVERYREADINESS_RECOVERY_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Cells",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecoveryGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RecoveryGroupName"],
+            conditional_create_only: &[],
+            attributes: &["RecoveryGroupArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53recoveryreadiness-recoverygroup.html",
+        };
     }
 
     impl Resource for RecoveryGroup {
@@ -292,8 +368,38 @@ pub mod resource_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53RecoveryReadiness::ResourceSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53RecoveryReadiness::ResourceSet")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53RECOVERYREADINESS_RESOURCE_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResourceSetName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceSetType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resources",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ResourceSetName", "/properties/ResourceSetType"],
+            conditional_create_only: &[],
+            attributes: &["ResourceSetArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53recoveryreadiness-resourceset.html",
+        };
     }
 
     impl Resource for ResourceSet {

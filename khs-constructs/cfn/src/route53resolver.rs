@@ -50,7 +50,48 @@ pub mod firewall_domain_list {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Resolver::FirewallDomainList";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Resolver::FirewallDomainList")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53RESOLVER_FIREWALL_DOMAIN_LIST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainFileUrl",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Domains",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "DomainCount",
+                "Status",
+                "StatusMessage",
+                "ManagedOwnerName",
+                "CreatorRequestId",
+                "CreationTime",
+                "ModificationTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53resolver-firewalldomainlist.html",
+        };
     }
 
     impl Resource for FirewallDomainList {
@@ -167,7 +208,44 @@ pub mod firewall_rule_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Resolver::FirewallRuleGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Resolver::FirewallRuleGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53RESOLVER_FIREWALL_RULE_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FirewallRules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "RuleCount",
+                "Status",
+                "StatusMessage",
+                "OwnerId",
+                "ShareStatus",
+                "CreatorRequestId",
+                "CreationTime",
+                "ModificationTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53resolver-firewallrulegroup.html",
+        };
     }
 
     impl Resource for FirewallRuleGroup {
@@ -727,8 +805,57 @@ pub mod firewall_rule_group_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Resolver::FirewallRuleGroupAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Resolver::FirewallRuleGroupAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53RESOLVER_FIREWALL_RULE_GROUP_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FirewallRuleGroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MutationProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/FirewallRuleGroupId", "/properties/VpcId"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "ManagedOwnerName",
+                "Status",
+                "StatusMessage",
+                "CreatorRequestId",
+                "CreationTime",
+                "ModificationTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53resolver-firewallrulegroupassociation.html",
+        };
     }
 
     impl Resource for FirewallRuleGroupAssociation {
@@ -889,7 +1016,51 @@ pub mod outpost_resolver {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Resolver::OutpostResolver";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Resolver::OutpostResolver")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53RESOLVER_OUTPOST_RESOLVER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceCount",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutpostArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredInstanceType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/OutpostArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "Status",
+                "StatusMessage",
+                "CreationTime",
+                "ModificationTime",
+                "CreatorRequestId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53resolver-outpostresolver.html",
+        };
     }
 
     impl Resource for OutpostResolver {
@@ -993,7 +1164,31 @@ pub mod resolver_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Resolver::ResolverConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Resolver::ResolverConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53RESOLVER_RESOLVER_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutodefinedReverseFlag",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ResourceId",
+                "/properties/AutodefinedReverseFlag",
+            ],
+            conditional_create_only: &[],
+            attributes: &["OwnerId", "Id", "AutodefinedReverse"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53resolver-resolverconfig.html",
+        };
     }
 
     impl Resource for ResolverConfig {
@@ -1093,8 +1288,21 @@ pub mod resolver_dnssec_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Resolver::ResolverDNSSECConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Resolver::ResolverDNSSECConfig")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53RESOLVER_RESOLVER_DNSSEC_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ResourceId",
+                required: false,
+                replaces: true,
+            }],
+            create_only: &["/properties/ResourceId"],
+            conditional_create_only: &[],
+            attributes: &["OwnerId", "Id", "ValidationStatus"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53resolver-resolverdnssecconfig.html",
+        };
     }
 
     impl Resource for ResolverDnssecConfig {
@@ -1258,7 +1466,88 @@ pub mod resolver_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Resolver::ResolverEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Resolver::ResolverEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53RESOLVER_RESOLVER_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Direction",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Dns64Enabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddresses",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6InternetAccessEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutpostArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreferredInstanceType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocols",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResolverEndpointType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RniEnhancedMetricsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetNameServerMetricsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Direction",
+                "/properties/OutpostArn",
+                "/properties/PreferredInstanceType",
+                "/properties/SecurityGroupIds",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "HostVPCId", "IpAddressCount", "ResolverEndpointId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53resolver-resolverendpoint.html",
+        };
     }
 
     impl Resource for ResolverEndpoint {
@@ -1379,8 +1668,46 @@ pub mod resolver_query_logging_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Resolver::ResolverQueryLoggingConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Resolver::ResolverQueryLoggingConfig")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53RESOLVER_RESOLVER_QUERY_LOGGING_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/DestinationArn",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "OwnerId",
+                "Status",
+                "ShareStatus",
+                "AssociationCount",
+                "Arn",
+                "CreatorRequestId",
+                "CreationTime",
+                "Id",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53resolver-resolverqueryloggingconfig.html",
+        };
     }
 
     impl Resource for ResolverQueryLoggingConfig {
@@ -1491,8 +1818,31 @@ pub mod resolver_query_logging_config_association {
         pub const TYPE_NAME: &'static str =
             "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53RESOLVER_RESOLVER_QUERY_LOGGING_CONFIG_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResolverQueryLogConfigId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ResolverQueryLogConfigId",
+                "/properties/ResourceId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Status", "Error", "ErrorMessage", "CreationTime", "Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53resolver-resolverqueryloggingconfigassociation.html",
+        };
     }
 
     impl Resource for ResolverQueryLoggingConfigAssociation {
@@ -1617,7 +1967,53 @@ pub mod resolver_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Resolver::ResolverRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Resolver::ResolverRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::ROUTE53RESOLVER_RESOLVER_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DelegationRecord",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResolverEndpointId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetIps",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RuleType"],
+            conditional_create_only: &["/properties/DomainName"],
+            attributes: &["Arn", "ResolverRuleId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53resolver-resolverrule.html",
+        };
     }
 
     impl Resource for ResolverRule {
@@ -1749,8 +2145,37 @@ pub mod resolver_rule_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Route53Resolver::ResolverRuleAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Route53Resolver::ResolverRuleAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::ROUTE53RESOLVER_RESOLVER_RULE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResolverRuleId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VPCId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/VPCId",
+                "/properties/ResolverRuleId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ResolverRuleAssociationId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-route53resolver-resolverruleassociation.html",
+        };
     }
 
     impl Resource for ResolverRuleAssociation {

@@ -54,7 +54,49 @@ pub mod inbound_external_link {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RTBFabric::InboundExternalLink";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RTBFabric::InboundExternalLink")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RTBFABRIC_INBOUND_EXTERNAL_LINK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GatewayId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkLogSettings",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[
+                "/properties/GatewayId",
+                "/properties/LinkAttributes",
+                "/properties/LinkLogSettings",
+            ],
+            attributes: &[
+                "LinkId",
+                "Arn",
+                "DomainName",
+                "LinkStatus",
+                "CreatedTimestamp",
+                "UpdatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rtbfabric-inboundexternallink.html",
+        };
     }
 
     impl Resource for InboundExternalLink {
@@ -382,7 +424,65 @@ pub mod link {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RTBFabric::Link";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RTBFabric::Link")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RTBFABRIC_LINK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GatewayId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HttpResponderAllowed",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkLogSettings",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModuleConfigurationList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PeerGatewayId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[
+                "/properties/GatewayId",
+                "/properties/PeerGatewayId",
+                "/properties/LinkAttributes",
+                "/properties/HttpResponderAllowed",
+            ],
+            attributes: &[
+                "LinkId",
+                "Arn",
+                "LinkStatus",
+                "CreatedTimestamp",
+                "UpdatedTimestamp",
+                "LinkDirection",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rtbfabric-link.html",
+        };
     }
 
     impl Resource for Link {
@@ -727,7 +827,49 @@ pub mod link_routing_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RTBFabric::LinkRoutingRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RTBFabric::LinkRoutingRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RTBFABRIC_LINK_ROUTING_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Conditions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &["/properties/GatewayId", "/properties/LinkId"],
+            attributes: &[
+                "RuleId",
+                "Arn",
+                "Status",
+                "CreatedTimestamp",
+                "UpdatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rtbfabric-linkroutingrule.html",
+        };
     }
 
     impl Resource for LinkRoutingRule {
@@ -919,7 +1061,54 @@ pub mod outbound_external_link {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RTBFabric::OutboundExternalLink";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RTBFabric::OutboundExternalLink")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RTBFABRIC_OUTBOUND_EXTERNAL_LINK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GatewayId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LinkLogSettings",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicEndpoint",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[
+                "/properties/GatewayId",
+                "/properties/PublicEndpoint",
+                "/properties/LinkAttributes",
+                "/properties/LinkLogSettings",
+            ],
+            attributes: &[
+                "LinkId",
+                "Arn",
+                "LinkStatus",
+                "CreatedTimestamp",
+                "UpdatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rtbfabric-outboundexternallink.html",
+        };
     }
 
     impl Resource for OutboundExternalLink {
@@ -1224,7 +1413,57 @@ pub mod requester_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RTBFabric::RequesterGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RTBFabric::RequesterGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RTBFABRIC_REQUESTER_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[
+                "/properties/Description",
+                "/properties/VpcId",
+                "/properties/SubnetIds",
+                "/properties/SecurityGroupIds",
+            ],
+            attributes: &[
+                "GatewayId",
+                "Arn",
+                "RequesterGatewayStatus",
+                "DomainName",
+                "CreatedTimestamp",
+                "UpdatedTimestamp",
+                "ActiveLinksCount",
+                "TotalLinksCount",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rtbfabric-requestergateway.html",
+        };
     }
 
     impl Resource for RequesterGateway {
@@ -1412,7 +1651,103 @@ pub mod responder_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::RTBFabric::ResponderGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::RTBFabric::ResponderGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::RTBFABRIC_RESPONDER_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcmCertificateArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ListenerConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedEndpointConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrustStoreConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[
+                "/properties/Description",
+                "/properties/VpcId",
+                "/properties/SubnetIds",
+                "/properties/SecurityGroupIds",
+                "/properties/Port",
+                "/properties/Protocol",
+                "/properties/DomainName",
+                "/properties/TrustStoreConfiguration",
+                "/properties/ManagedEndpointConfiguration",
+                "/properties/GatewayType",
+                "/properties/AcmCertificateArn",
+            ],
+            attributes: &[
+                "GatewayId",
+                "Arn",
+                "ResponderGatewayStatus",
+                "CreatedTimestamp",
+                "UpdatedTimestamp",
+                "ExternalInboundEndpoint",
+                "CertificateAssociationStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rtbfabric-respondergateway.html",
+        };
     }
 
     impl Resource for ResponderGateway {

@@ -74,7 +74,53 @@ pub mod access_grant {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3::AccessGrant";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3::AccessGrant")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3_ACCESS_GRANT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessGrantsLocationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AccessGrantsLocationId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Grantee",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permission",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3PrefixType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/S3PrefixType", "/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &["AccessGrantId", "AccessGrantArn", "GrantScope"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accessgrant.html",
+        };
     }
 
     impl Resource for AccessGrant {
@@ -282,7 +328,28 @@ pub mod access_grants_instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3::AccessGrantsInstance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3::AccessGrantsInstance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3_ACCESS_GRANTS_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IdentityCenterArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &["AccessGrantsInstanceArn", "AccessGrantsInstanceId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accessgrantsinstance.html",
+        };
     }
 
     impl Resource for AccessGrantsInstance {
@@ -374,7 +441,33 @@ pub mod access_grants_location {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3::AccessGrantsLocation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3::AccessGrantsLocation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3_ACCESS_GRANTS_LOCATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IamRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocationScope",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &["AccessGrantsLocationArn", "AccessGrantsLocationId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accessgrantslocation.html",
+        };
     }
 
     impl Resource for AccessGrantsLocation {
@@ -485,7 +578,58 @@ pub mod access_point {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3::AccessPoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3::AccessPoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3_ACCESS_POINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Bucket",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BucketAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicAccessBlockConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Bucket",
+                "/properties/BucketAccountId",
+                "/properties/VpcConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Alias", "NetworkOrigin", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-accesspoint.html",
+        };
     }
 
     impl Resource for AccessPoint {
@@ -781,7 +925,162 @@ pub mod bucket {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3::Bucket";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3::Bucket")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3_BUCKET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AbacStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AccelerateConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AccessControl",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AnalyticsConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BucketEncryption",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BucketName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BucketNamePrefix",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BucketNamespace",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CorsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntelligentTieringConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InventoryConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecycleConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataTableConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricsConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObjectLockConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObjectLockEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnershipControls",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicAccessBlockConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersioningConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WebsiteConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/BucketName",
+                "/properties/BucketNamePrefix",
+                "/properties/BucketNamespace",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "DomainName",
+                "DualStackDomainName",
+                "RegionalDomainName",
+                "MetadataTableConfiguration.S3TablesDestination.TableNamespace",
+                "MetadataTableConfiguration.S3TablesDestination.TableArn",
+                "MetadataConfiguration.Destination",
+                "MetadataConfiguration.JournalTableConfiguration.TableName",
+                "MetadataConfiguration.JournalTableConfiguration.TableArn",
+                "MetadataConfiguration.InventoryTableConfiguration.TableName",
+                "MetadataConfiguration.InventoryTableConfiguration.TableArn",
+                "MetadataConfiguration.AnnotationTableConfiguration.TableName",
+                "MetadataConfiguration.AnnotationTableConfiguration.TableArn",
+                "WebsiteURL",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucket.html",
+        };
     }
 
     impl Resource for Bucket {
@@ -3828,7 +4127,28 @@ pub mod bucket_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3::BucketPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3::BucketPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3_BUCKET_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Bucket",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Bucket"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucketpolicy.html",
+        };
     }
 
     impl Resource for BucketPolicy {
@@ -3897,7 +4217,37 @@ pub mod multi_region_access_point {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3::MultiRegionAccessPoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3::MultiRegionAccessPoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3_MULTI_REGION_ACCESS_POINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicAccessBlockConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Regions",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/PublicAccessBlockConfiguration",
+                "/properties/Regions",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Alias", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-multiregionaccesspoint.html",
+        };
     }
 
     impl Resource for MultiRegionAccessPoint {
@@ -4034,7 +4384,28 @@ pub mod multi_region_access_point_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3::MultiRegionAccessPointPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3::MultiRegionAccessPointPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3_MULTI_REGION_ACCESS_POINT_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MrapName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MrapName"],
+            conditional_create_only: &[],
+            attributes: &["PolicyStatus", "PolicyStatus.IsPublic"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-multiregionaccesspointpolicy.html",
+        };
     }
 
     impl Resource for MultiRegionAccessPointPolicy {
@@ -4112,7 +4483,28 @@ pub mod storage_lens {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3::StorageLens";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3::StorageLens")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3_STORAGE_LENS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "StorageLensConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/StorageLensConfiguration/Id"],
+            conditional_create_only: &[],
+            attributes: &["StorageLensConfiguration.StorageLensArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-storagelens.html",
+        };
     }
 
     impl Resource for StorageLens {
@@ -4824,7 +5216,33 @@ pub mod storage_lens_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3::StorageLensGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3::StorageLensGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3_STORAGE_LENS_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Filter",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["StorageLensGroupArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-storagelensgroup.html",
+        };
     }
 
     impl Resource for StorageLensGroup {

@@ -80,7 +80,63 @@ pub mod access_point {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Express::AccessPoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Express::AccessPoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3EXPRESS_ACCESS_POINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Bucket",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BucketAccountId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PublicAccessBlockConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Scope",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Bucket",
+                "/properties/BucketAccountId",
+                "/properties/VpcConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["NetworkOrigin", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3express-accesspoint.html",
+        };
     }
 
     impl Resource for AccessPoint {
@@ -284,7 +340,28 @@ pub mod bucket_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Express::BucketPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Express::BucketPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3EXPRESS_BUCKET_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Bucket",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Bucket"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3express-bucketpolicy.html",
+        };
     }
 
     impl Resource for BucketPolicy {
@@ -390,7 +467,62 @@ pub mod directory_bucket {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Express::DirectoryBucket";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Express::DirectoryBucket")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3EXPRESS_DIRECTORY_BUCKET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BucketEncryption",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BucketName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataRedundancy",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InventoryConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecycleConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocationName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricsConfigurations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/BucketName",
+                "/properties/LocationName",
+                "/properties/DataRedundancy",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "AvailabilityZoneName"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3express-directorybucket.html",
+        };
     }
 
     impl Resource for DirectoryBucket {

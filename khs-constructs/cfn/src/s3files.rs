@@ -59,7 +59,56 @@ pub mod access_point {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Files::AccessPoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Files::AccessPoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3FILES_ACCESS_POINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PosixUser",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RootDirectory",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FileSystemId",
+                "/properties/ClientToken",
+                "/properties/PosixUser",
+                "/properties/PosixUser/Uid",
+                "/properties/PosixUser/Gid",
+                "/properties/PosixUser/SecondaryGids",
+                "/properties/RootDirectory",
+                "/properties/RootDirectory/Path",
+                "/properties/RootDirectory/CreationPermissions",
+                "/properties/RootDirectory/CreationPermissions/OwnerUid",
+                "/properties/RootDirectory/CreationPermissions/OwnerGid",
+                "/properties/RootDirectory/CreationPermissions/Permissions",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AccessPointId", "AccessPointArn", "Status", "OwnerId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3files-accesspoint.html",
+        };
     }
 
     impl Resource for AccessPoint {
@@ -296,7 +345,74 @@ pub mod file_system {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Files::FileSystem";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Files::FileSystem")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3FILES_FILE_SYSTEM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptBucketWarning",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Bucket",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Prefix",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SynchronizationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Bucket",
+                "/properties/Prefix",
+                "/properties/ClientToken",
+                "/properties/KmsKeyId",
+                "/properties/RoleArn",
+                "/properties/AcceptBucketWarning",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreationTime",
+                "FileSystemArn",
+                "FileSystemId",
+                "CreationTime",
+                "Status",
+                "StatusMessage",
+                "OwnerId",
+                "SynchronizationConfiguration.LatestVersionNumber",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3files-filesystem.html",
+        };
     }
 
     impl Resource for FileSystem {
@@ -511,7 +627,28 @@ pub mod file_system_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Files::FileSystemPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Files::FileSystemPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3FILES_FILE_SYSTEM_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FileSystemId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3files-filesystempolicy.html",
+        };
     }
 
     impl Resource for FileSystemPolicy {
@@ -603,7 +740,62 @@ pub mod mount_target {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Files::MountTarget";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Files::MountTarget")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3FILES_MOUNT_TARGET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FileSystemId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4Address",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv6Address",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Ipv4Address",
+                "/properties/Ipv6Address",
+                "/properties/IpAddressType",
+                "/properties/SubnetId",
+                "/properties/FileSystemId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "MountTargetId",
+                "AvailabilityZoneId",
+                "OwnerId",
+                "NetworkInterfaceId",
+                "VpcId",
+                "Status",
+                "StatusMessage",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3files-mounttarget.html",
+        };
     }
 
     impl Resource for MountTarget {

@@ -41,7 +41,37 @@ pub mod access_point {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3ObjectLambda::AccessPoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3ObjectLambda::AccessPoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3OBJECTLAMBDA_ACCESS_POINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObjectLambdaConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Alias",
+                "Alias.Value",
+                "Alias.Status",
+                "PolicyStatus",
+                "PolicyStatus.IsPublic",
+                "CreationDate",
+                "PublicAccessBlockConfiguration",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3objectlambda-accesspoint.html",
+        };
     }
 
     impl Resource for AccessPoint {
@@ -213,7 +243,28 @@ pub mod access_point_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3ObjectLambda::AccessPointPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3ObjectLambda::AccessPointPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3OBJECTLAMBDA_ACCESS_POINT_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ObjectLambdaAccessPoint",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ObjectLambdaAccessPoint"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3objectlambda-accesspointpolicy.html",
+        };
     }
 
     impl Resource for AccessPointPolicy {

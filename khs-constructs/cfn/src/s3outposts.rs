@@ -61,7 +61,42 @@ pub mod access_point {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Outposts::AccessPoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Outposts::AccessPoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3OUTPOSTS_ACCESS_POINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Bucket",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Bucket",
+                "/properties/Name",
+                "/properties/VpcConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3outposts-accesspoint.html",
+        };
     }
 
     impl Resource for AccessPoint {
@@ -174,7 +209,38 @@ pub mod bucket {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Outposts::Bucket";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Outposts::Bucket")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3OUTPOSTS_BUCKET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BucketName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecycleConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutpostId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/BucketName", "/properties/OutpostId"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3outposts-bucket.html",
+        };
     }
 
     impl Resource for Bucket {
@@ -381,7 +447,28 @@ pub mod bucket_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Outposts::BucketPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Outposts::BucketPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3OUTPOSTS_BUCKET_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Bucket",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Bucket"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3outposts-bucketpolicy.html",
+        };
     }
 
     impl Resource for BucketPolicy {
@@ -476,7 +563,61 @@ pub mod endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Outposts::Endpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Outposts::Endpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3OUTPOSTS_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomerOwnedIpv4Pool",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FailedReason",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutpostId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/OutpostId",
+                "/properties/SecurityGroupId",
+                "/properties/SubnetId",
+                "/properties/AccessType",
+                "/properties/CustomerOwnedIpv4Pool",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CidrBlock",
+                "CreationTime",
+                "Id",
+                "NetworkInterfaces",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3outposts-endpoint.html",
+        };
     }
 
     impl Resource for Endpoint {

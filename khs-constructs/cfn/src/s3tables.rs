@@ -49,7 +49,28 @@ pub mod namespace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Tables::Namespace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Tables::Namespace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3TABLES_NAMESPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Namespace",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableBucketARN",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TableBucketARN", "/properties/Namespace"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3tables-namespace.html",
+        };
     }
 
     impl Resource for Namespace {
@@ -169,7 +190,74 @@ pub mod table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Tables::Table";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Tables::Table")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3TABLES_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Compaction",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IcebergMetadata",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Namespace",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OpenTableFormat",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotManagement",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageClassConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableBucketARN",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WithoutMetadata",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TableBucketARN",
+                "/properties/OpenTableFormat",
+                "/properties/IcebergMetadata",
+                "/properties/WithoutMetadata",
+                "/properties/StorageClassConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["TableARN", "WarehouseLocation", "VersionToken"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3tables-table.html",
+        };
     }
 
     impl Resource for Table {
@@ -842,7 +930,53 @@ pub mod table_bucket {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Tables::TableBucket";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Tables::TableBucket")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3TABLES_TABLE_BUCKET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageClassConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableBucketName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UnreferencedFileRemoval",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/TableBucketName"],
+            conditional_create_only: &[],
+            attributes: &["TableBucketARN"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3tables-tablebucket.html",
+        };
     }
 
     impl Resource for TableBucket {
@@ -1135,7 +1269,28 @@ pub mod table_bucket_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Tables::TableBucketPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Tables::TableBucketPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3TABLES_TABLE_BUCKET_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResourcePolicy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableBucketARN",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TableBucketARN"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3tables-tablebucketpolicy.html",
+        };
     }
 
     impl Resource for TableBucketPolicy {
@@ -1196,7 +1351,28 @@ pub mod table_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Tables::TablePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Tables::TablePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3TABLES_TABLE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResourcePolicy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableARN",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TableARN"],
+            conditional_create_only: &[],
+            attributes: &["TableBucketARN", "Namespace", "TableName"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3tables-tablepolicy.html",
+        };
     }
 
     impl Resource for TablePolicy {

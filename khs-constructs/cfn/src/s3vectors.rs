@@ -89,7 +89,72 @@ pub mod index {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Vectors::Index";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Vectors::Index")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3VECTORS_INDEX;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Dimension",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DistanceMetric",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IndexName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VectorBucketArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VectorBucketName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DataType",
+                "/properties/Dimension",
+                "/properties/DistanceMetric",
+                "/properties/EncryptionConfiguration",
+                "/properties/IndexName",
+                "/properties/MetadataConfiguration",
+                "/properties/VectorBucketArn",
+                "/properties/VectorBucketName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CreationTime", "IndexArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3vectors-index.html",
+        };
     }
 
     impl Resource for Index {
@@ -293,7 +358,36 @@ pub mod vector_bucket {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Vectors::VectorBucket";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Vectors::VectorBucket")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3VECTORS_VECTOR_BUCKET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VectorBucketName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/VectorBucketName",
+                "/properties/EncryptionConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["VectorBucketArn", "CreationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3vectors-vectorbucket.html",
+        };
     }
 
     impl Resource for VectorBucket {
@@ -426,7 +520,36 @@ pub mod vector_bucket_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::S3Vectors::VectorBucketPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::S3Vectors::VectorBucketPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::S3VECTORS_VECTOR_BUCKET_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VectorBucketArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VectorBucketName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/VectorBucketArn",
+                "/properties/VectorBucketName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3vectors-vectorbucketpolicy.html",
+        };
     }
 
     impl Resource for VectorBucketPolicy {

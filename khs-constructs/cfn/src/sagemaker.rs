@@ -53,7 +53,42 @@ pub mod ai_workload_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::AIWorkloadConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::AIWorkloadConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_AI_WORKLOAD_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AIWorkloadConfigName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AIWorkloadConfigs",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatasetConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AIWorkloadConfigName",
+                "/properties/DatasetConfig",
+                "/properties/AIWorkloadConfigs",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AIWorkloadConfigArn", "CreationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-aiworkloadconfig.html",
+        };
     }
 
     impl Resource for AiWorkloadConfig {
@@ -285,7 +320,63 @@ pub mod action {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Action";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Action")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_ACTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActionName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ActionType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataProperties",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Properties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ActionName",
+                "/properties/ActionType",
+                "/properties/Source",
+                "/properties/MetadataProperties",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-action.html",
+        };
     }
 
     impl Resource for Action {
@@ -507,7 +598,54 @@ pub mod algorithm {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Algorithm";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Algorithm")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_ALGORITHM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AlgorithmDescription",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AlgorithmName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertifyForMarketplace",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InferenceSpecification",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrainingSpecification",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AlgorithmName",
+                "/properties/AlgorithmDescription",
+                "/properties/TrainingSpecification",
+                "/properties/InferenceSpecification",
+                "/properties/CertifyForMarketplace",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AlgorithmArn", "CreationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-algorithm.html",
+        };
     }
 
     impl Resource for Algorithm {
@@ -3755,7 +3893,59 @@ pub mod app {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::App";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::App")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_APP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AppType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecoveryMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceSpec",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserProfileName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AppName",
+                "/properties/AppType",
+                "/properties/DomainId",
+                "/properties/UserProfileName",
+                "/properties/ResourceSpec",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AppArn", "BuiltInLifecycleConfigArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-app.html",
+        };
     }
 
     impl Resource for App {
@@ -4605,7 +4795,43 @@ pub mod app_image_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::AppImageConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::AppImageConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_APP_IMAGE_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppImageConfigName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CodeEditorAppImageConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JupyterLabAppImageConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KernelGatewayImageConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AppImageConfigName"],
+            conditional_create_only: &[],
+            attributes: &["AppImageConfigArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-appimageconfig.html",
+        };
     }
 
     impl Resource for AppImageConfig {
@@ -4875,7 +5101,52 @@ pub mod artifact {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Artifact";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Artifact")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_ARTIFACT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ArtifactName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ArtifactType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataProperties",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Properties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ArtifactType",
+                "/properties/Source",
+                "/properties/MetadataProperties",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-artifact.html",
+        };
     }
 
     impl Resource for Artifact {
@@ -5134,7 +5405,87 @@ pub mod cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Cluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Cluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoScaling",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeProvisioningMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NodeRecovery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Orchestrator",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestrictedInstanceGroups",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RestrictedInstanceGroupsConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TieredStorageConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfig",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ClusterName",
+                "/properties/VpcConfig",
+                "/properties/Orchestrator/Eks",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ClusterArn",
+                "CreationTime",
+                "ClusterStatus",
+                "FailureMessage",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-cluster.html",
+        };
     }
 
     impl Resource for Cluster {
@@ -6264,7 +6615,49 @@ pub mod cluster_scheduler_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::ClusterSchedulerConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::ClusterSchedulerConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_CLUSTER_SCHEDULER_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClusterArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchedulerConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/ClusterArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ClusterSchedulerConfigArn",
+                "ClusterSchedulerConfigId",
+                "ClusterSchedulerConfigVersion",
+                "Status",
+                "CreationTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-clusterschedulerconfig.html",
+        };
     }
 
     impl Resource for ClusterSchedulerConfig {
@@ -6468,7 +6861,37 @@ pub mod code_repository {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::CodeRepository";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::CodeRepository")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_CODE_REPOSITORY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CodeRepositoryName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GitConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/CodeRepositoryName",
+                "/properties/GitConfig/RepositoryUrl",
+                "/properties/GitConfig/Branch",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CodeRepositoryArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-coderepository.html",
+        };
     }
 
     impl Resource for CodeRepository {
@@ -6608,7 +7031,64 @@ pub mod compute_quota {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::ComputeQuota";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::ComputeQuota")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_COMPUTE_QUOTA;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActivationState",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClusterArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputeQuotaConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComputeQuotaTarget",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/ClusterArn",
+                "/properties/ComputeQuotaTarget/TeamName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ComputeQuotaArn",
+                "ComputeQuotaId",
+                "ComputeQuotaVersion",
+                "Status",
+                "CreationTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-computequota.html",
+        };
     }
 
     impl Resource for ComputeQuota {
@@ -7969,7 +8449,52 @@ pub mod context {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Context";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Context")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_CONTEXT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContextName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContextType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Properties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Source",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ContextName",
+                "/properties/ContextType",
+                "/properties/Source",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-context.html",
+        };
     }
 
     impl Resource for Context {
@@ -8167,8 +8692,85 @@ pub mod data_quality_job_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::DataQualityJobDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::DataQualityJobDefinition")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SAGEMAKER_DATA_QUALITY_JOB_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataQualityAppSpecification",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataQualityBaselineConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataQualityJobInput",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataQualityJobOutputConfig",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobDefinitionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobResources",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StoppingCondition",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/JobDefinitionName",
+                "/properties/DataQualityAppSpecification",
+                "/properties/DataQualityBaselineConfig",
+                "/properties/DataQualityJobInput",
+                "/properties/DataQualityJobOutputConfig",
+                "/properties/JobResources",
+                "/properties/NetworkConfig",
+                "/properties/RoleArn",
+                "/properties/StoppingCondition",
+                "/properties/Tags",
+                "/properties/EndpointName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CreationTime", "JobDefinitionArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-dataqualityjobdefinition.html",
+        };
     }
 
     impl Resource for DataQualityJobDefinition {
@@ -8873,7 +9475,33 @@ pub mod device {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Device";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Device")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_DEVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Device",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeviceFleetName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Device/DeviceName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-device.html",
+        };
     }
 
     impl Resource for Device {
@@ -8988,7 +9616,43 @@ pub mod device_fleet {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::DeviceFleet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::DeviceFleet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_DEVICE_FLEET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeviceFleetName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutputConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DeviceFleetName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-devicefleet.html",
+        };
     }
 
     impl Resource for DeviceFleet {
@@ -9149,7 +9813,96 @@ pub mod domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Domain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Domain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppNetworkAccessType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AppSecurityGroupManagement",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthMode",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultSpaceSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultUserSettings",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HomeEfsFileSystemCreation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagPropagation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AuthMode",
+                "/properties/DomainName",
+                "/properties/DomainSettings/RStudioServerProDomainSettings/DefaultResourceSpec",
+                "/properties/KmsKeyId",
+            ],
+            conditional_create_only: &["/properties/VpcId"],
+            attributes: &[
+                "DomainArn",
+                "Url",
+                "DomainId",
+                "HomeEfsFileSystemId",
+                "SecurityGroupIdForDomainBoundary",
+                "SingleSignOnManagedApplicationInstanceId",
+                "SingleSignOnApplicationArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-domain.html",
+        };
     }
 
     impl Resource for Domain {
@@ -11592,7 +12345,53 @@ pub mod endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Endpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Endpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointConfigName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExcludeRetainedVariantProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetainAllVariantProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetainDeploymentConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/EndpointName"],
+            conditional_create_only: &[],
+            attributes: &["EndpointArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-endpoint.html",
+        };
     }
 
     impl Resource for Endpoint {
@@ -12018,7 +12817,90 @@ pub mod endpoint_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::EndpointConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::EndpointConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_ENDPOINT_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AsyncInferenceConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataCaptureConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableNetworkIsolation",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointConfigName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExplainerConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricsConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductionVariants",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShadowProductionVariants",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfig",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/KmsKeyId",
+                "/properties/AsyncInferenceConfig",
+                "/properties/ExecutionRoleArn",
+                "/properties/ShadowProductionVariants",
+                "/properties/EnableNetworkIsolation",
+                "/properties/ProductionVariants",
+                "/properties/DataCaptureConfig",
+                "/properties/ExplainerConfig",
+                "/properties/MetricsConfig",
+                "/properties/EndpointConfigName",
+                "/properties/VpcConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &["EndpointConfigArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-endpointconfig.html",
+        };
     }
 
     impl Resource for EndpointConfig {
@@ -14269,7 +15151,38 @@ pub mod experiment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Experiment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Experiment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_EXPERIMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExperimentName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ExperimentName"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreationTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-experiment.html",
+        };
     }
 
     impl Resource for Experiment {
@@ -14413,7 +15326,62 @@ pub mod experiment_trial_component {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::ExperimentTrialComponent";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::ExperimentTrialComponent")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_EXPERIMENT_TRIAL_COMPONENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataProperties",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartTime",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrialComponentName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/MetadataProperties",
+                "/properties/TrialComponentName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "LineageGroupArn",
+                "CreationTime",
+                "Id",
+                "LastModifiedTime",
+                "Arn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-experimenttrialcomponent.html",
+        };
     }
 
     impl Resource for ExperimentTrialComponent {
@@ -14616,7 +15584,79 @@ pub mod feature_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::FeatureGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::FeatureGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_FEATURE_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventTimeFeatureName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FeatureDefinitions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FeatureGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OfflineStoreConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OnlineStoreConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RecordIdentifierFeatureName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ThroughputConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/FeatureGroupName",
+                "/properties/RecordIdentifierFeatureName",
+                "/properties/EventTimeFeatureName",
+                "/properties/OnlineStoreConfig/SecurityConfig",
+                "/properties/OnlineStoreConfig/EnableOnlineStore",
+                "/properties/OnlineStoreConfig/StorageType",
+                "/properties/OfflineStoreConfig",
+                "/properties/RoleArn",
+                "/properties/Description",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CreationTime", "FeatureGroupStatus"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-featuregroup.html",
+        };
     }
 
     impl Resource for FeatureGroup {
@@ -15105,7 +16145,48 @@ pub mod hub {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Hub";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Hub")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_HUB;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "HubDescription",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HubDisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HubName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HubSearchKeywords",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3StorageConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/HubName", "/properties/S3StorageConfig"],
+            conditional_create_only: &[],
+            attributes: &["HubArn", "HubStatus", "CreationTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-hub.html",
+        };
     }
 
     impl Resource for Hub {
@@ -15216,7 +16297,33 @@ pub mod human_task_ui {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::HumanTaskUi";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::HumanTaskUi")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_HUMAN_TASK_UI;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "HumanTaskUiName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UiTemplate",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/HumanTaskUiName", "/properties/UiTemplate"],
+            conditional_create_only: &[],
+            attributes: &["HumanTaskUiArn", "CreationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-humantaskui.html",
+        };
     }
 
     impl Resource for HumanTaskUi {
@@ -15337,7 +16444,43 @@ pub mod image {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Image";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Image")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_IMAGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ImageDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageDisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ImageName"],
+            conditional_create_only: &[],
+            attributes: &["ImageArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-image.html",
+        };
     }
 
     impl Resource for Image {
@@ -15472,7 +16615,73 @@ pub mod image_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::ImageVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::ImageVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_IMAGE_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Alias",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Aliases",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BaseImage",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Horovod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ImageName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MLFramework",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Processor",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProgrammingLang",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReleaseNotes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VendorGuidance",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ImageName", "/properties/BaseImage"],
+            conditional_create_only: &[],
+            attributes: &["ImageVersionArn", "ImageArn", "Version", "ContainerImage"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-imageversion.html",
+        };
     }
 
     impl Resource for ImageVersion {
@@ -15699,7 +16908,74 @@ pub mod inference_component {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::InferenceComponent";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::InferenceComponent")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_INFERENCE_COMPONENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InferenceComponentName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuntimeConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Specification",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Specifications",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VariantName",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "InferenceComponentArn",
+                "Specification.Container.DeployedImage",
+                "Specification.CurrentDataCacheConfig",
+                "RuntimeConfig.DesiredCopyCount",
+                "RuntimeConfig.CurrentCopyCount",
+                "RuntimeConfig.PlacementStatus",
+                "CreationTime",
+                "LastModifiedTime",
+                "FailureReason",
+                "InferenceComponentStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-inferencecomponent.html",
+        };
     }
 
     impl Resource for InferenceComponent {
@@ -16562,7 +17838,95 @@ pub mod inference_experiment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::InferenceExperiment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::InferenceExperiment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_INFERENCE_EXPERIMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataStorageConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DesiredState",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelVariants",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schedule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShadowModeConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StatusReason",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Type",
+                "/properties/RoleArn",
+                "/properties/EndpointName",
+                "/properties/KmsKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreationTime",
+                "LastModifiedTime",
+                "EndpointMetadata",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-inferenceexperiment.html",
+        };
     }
 
     impl Resource for InferenceExperiment {
@@ -16976,7 +18340,55 @@ pub mod mlflow_app {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::MlflowApp";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::MlflowApp")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_MLFLOW_APP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ArtifactStoreUri",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelRegistrationMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WeeklyMaintenanceWindowStart",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/RoleArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "MlflowAppId",
+                "Status",
+                "MlflowVersion",
+                "CreationTime",
+                "LastModifiedTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-mlflowapp.html",
+        };
     }
 
     impl Resource for MlflowApp {
@@ -17155,7 +18567,58 @@ pub mod mlflow_tracking_server {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::MlflowTrackingServer";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::MlflowTrackingServer")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_MLFLOW_TRACKING_SERVER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ArtifactStoreUri",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutomaticModelRegistration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MlflowVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrackingServerName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrackingServerSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WeeklyMaintenanceWindowStart",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/TrackingServerName"],
+            conditional_create_only: &["/properties/MlflowVersion", "/properties/RoleArn"],
+            attributes: &["TrackingServerArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-mlflowtrackingserver.html",
+        };
     }
 
     impl Resource for MlflowTrackingServer {
@@ -17294,7 +18757,66 @@ pub mod model {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Model";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Model")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_MODEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Containers",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableNetworkIsolation",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InferenceExecutionConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrimaryContainer",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfig",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ExecutionRoleArn",
+                "/properties/EnableNetworkIsolation",
+                "/properties/InferenceExecutionConfig",
+                "/properties/PrimaryContainer",
+                "/properties/ModelName",
+                "/properties/VpcConfig",
+                "/properties/Containers",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ModelArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-model.html",
+        };
     }
 
     impl Resource for Model {
@@ -17847,7 +19369,85 @@ pub mod model_bias_job_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::ModelBiasJobDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::ModelBiasJobDefinition")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_MODEL_BIAS_JOB_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobDefinitionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobResources",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelBiasAppSpecification",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelBiasBaselineConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelBiasJobInput",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelBiasJobOutputConfig",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StoppingCondition",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/JobDefinitionName",
+                "/properties/ModelBiasAppSpecification",
+                "/properties/ModelBiasBaselineConfig",
+                "/properties/ModelBiasJobInput",
+                "/properties/ModelBiasJobOutputConfig",
+                "/properties/JobResources",
+                "/properties/NetworkConfig",
+                "/properties/RoleArn",
+                "/properties/StoppingCondition",
+                "/properties/Tags",
+                "/properties/EndpointName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CreationTime", "JobDefinitionArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-modelbiasjobdefinition.html",
+        };
     }
 
     impl Resource for ModelBiasJobDefinition {
@@ -18626,7 +20226,65 @@ pub mod model_card {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::ModelCard";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::ModelCard")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_MODEL_CARD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreatedBy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LastModifiedBy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelCardName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelCardStatus",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ModelCardName", "/properties/SecurityConfig"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ModelCardArn",
+                "ModelCardVersion",
+                "CreatedBy.DomainId",
+                "CreatedBy.UserProfileArn",
+                "CreatedBy.UserProfileName",
+                "LastModifiedBy.DomainId",
+                "LastModifiedBy.UserProfileArn",
+                "LastModifiedBy.UserProfileName",
+                "CreationTime",
+                "LastModifiedTime",
+                "ModelCardProcessingStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-modelcard.html",
+        };
     }
 
     impl Resource for ModelCard {
@@ -19723,8 +21381,85 @@ pub mod model_explainability_job_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::ModelExplainabilityJobDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::ModelExplainabilityJobDefinition")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SAGEMAKER_MODEL_EXPLAINABILITY_JOB_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobDefinitionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobResources",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelExplainabilityAppSpecification",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelExplainabilityBaselineConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelExplainabilityJobInput",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelExplainabilityJobOutputConfig",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StoppingCondition",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/JobDefinitionName",
+                "/properties/ModelExplainabilityAppSpecification",
+                "/properties/ModelExplainabilityBaselineConfig",
+                "/properties/ModelExplainabilityJobInput",
+                "/properties/ModelExplainabilityJobOutputConfig",
+                "/properties/JobResources",
+                "/properties/NetworkConfig",
+                "/properties/RoleArn",
+                "/properties/StoppingCondition",
+                "/properties/Tags",
+                "/properties/EndpointName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CreationTime", "JobDefinitionArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-modelexplainabilityjobdefinition.html",
+        };
     }
 
     impl Resource for ModelExplainabilityJobDefinition {
@@ -20572,7 +22307,167 @@ pub mod model_package {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::ModelPackage";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::ModelPackage")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_MODEL_PACKAGE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalInferenceSpecifications",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalInferenceSpecificationsToAdd",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApprovalDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertifyForMarketplace",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomerMetadataProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Domain",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DriftCheckBaselines",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InferenceSpecification",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataProperties",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelApprovalStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelCard",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelMetrics",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelPackageDescription",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelPackageGroupName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelPackageName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelPackageStatusDetails",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelPackageVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SamplePayloadUrl",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SkipModelValidation",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceAlgorithmSpecification",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceUri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Task",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidationSpecification",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ModelPackageGroupName",
+                "/properties/ModelPackageDescription",
+                "/properties/InferenceSpecification",
+                "/properties/ValidationSpecification",
+                "/properties/SourceAlgorithmSpecification",
+                "/properties/MetadataProperties",
+                "/properties/ModelMetrics",
+                "/properties/ClientToken",
+                "/properties/DriftCheckBaselines",
+                "/properties/Domain",
+                "/properties/Task",
+                "/properties/SamplePayloadUrl",
+                "/properties/SecurityConfig",
+            ],
+            conditional_create_only: &["/properties/ModelCard", "/properties/SourceUri"],
+            attributes: &[
+                "ModelPackageArn",
+                "CreationTime",
+                "LastModifiedTime",
+                "ModelPackageStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-modelpackage.html",
+        };
     }
 
     impl Resource for ModelPackage {
@@ -21977,7 +23872,45 @@ pub mod model_package_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::ModelPackageGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::ModelPackageGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_MODEL_PACKAGE_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ModelPackageGroupDescription",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelPackageGroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelPackageGroupPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ModelPackageGroupName",
+                "/properties/ModelPackageGroupDescription",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ModelPackageGroupArn",
+                "CreationTime",
+                "ModelPackageGroupStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-modelpackagegroup.html",
+        };
     }
 
     impl Resource for ModelPackageGroup {
@@ -22115,8 +24048,85 @@ pub mod model_quality_job_definition {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::ModelQualityJobDefinition";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::ModelQualityJobDefinition")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SAGEMAKER_MODEL_QUALITY_JOB_DEFINITION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobDefinitionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "JobResources",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelQualityAppSpecification",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelQualityBaselineConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelQualityJobInput",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelQualityJobOutputConfig",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StoppingCondition",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/JobDefinitionName",
+                "/properties/ModelQualityAppSpecification",
+                "/properties/ModelQualityBaselineConfig",
+                "/properties/ModelQualityJobInput",
+                "/properties/ModelQualityJobOutputConfig",
+                "/properties/JobResources",
+                "/properties/NetworkConfig",
+                "/properties/RoleArn",
+                "/properties/StoppingCondition",
+                "/properties/Tags",
+                "/properties/EndpointName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["CreationTime", "JobDefinitionArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-modelqualityjobdefinition.html",
+        };
     }
 
     impl Resource for ModelQualityJobDefinition {
@@ -22946,7 +24956,53 @@ pub mod monitoring_schedule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::MonitoringSchedule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::MonitoringSchedule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_MONITORING_SCHEDULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FailureReason",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LastMonitoringExecutionSummary",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitoringScheduleConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitoringScheduleName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MonitoringScheduleStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MonitoringScheduleName"],
+            conditional_create_only: &[],
+            attributes: &["MonitoringScheduleArn", "CreationTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-monitoringschedule.html",
+        };
     }
 
     impl Resource for MonitoringSchedule {
@@ -24062,7 +26118,105 @@ pub mod notebook_instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::NotebookInstance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::NotebookInstance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_NOTEBOOK_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceleratorTypes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalCodeRepositories",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultCodeRepository",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectInternetAccess",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceMetadataServiceConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecycleConfigName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotebookInstanceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PlatformIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RootAccess",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeSizeInGB",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DirectInternetAccess",
+                "/properties/KmsKeyId",
+                "/properties/NotebookInstanceName",
+                "/properties/PlatformIdentifier",
+                "/properties/SecurityGroupIds",
+                "/properties/SubnetId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["NotebookInstanceArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-notebookinstance.html",
+        };
     }
 
     impl Resource for NotebookInstance {
@@ -25037,8 +27191,38 @@ pub mod notebook_instance_lifecycle_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::NotebookInstanceLifecycleConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::NotebookInstanceLifecycleConfig")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SAGEMAKER_NOTEBOOK_INSTANCE_LIFECYCLE_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "NotebookInstanceLifecycleConfigName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OnCreate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OnStart",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/NotebookInstanceLifecycleConfigName"],
+            conditional_create_only: &[],
+            attributes: &["NotebookInstanceLifecycleConfigArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-notebookinstancelifecycleconfig.html",
+        };
     }
 
     impl Resource for NotebookInstanceLifecycleConfig {
@@ -25209,7 +27393,89 @@ pub mod partner_app {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::PartnerApp";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::PartnerApp")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_PARTNER_APP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableAutoMinorVersionUpgrade",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableIamSessionBasedIdentity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tier",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Type",
+                "/properties/ExecutionRoleArn",
+                "/properties/AuthType",
+                "/properties/KmsKeyId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "BaseUrl", "CurrentVersionEolDate"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-partnerapp.html",
+        };
     }
 
     impl Resource for PartnerApp {
@@ -25436,7 +27702,53 @@ pub mod pipeline {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Pipeline";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Pipeline")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_PIPELINE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ParallelismConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineDefinition",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineDisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PipelineName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PipelineName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-pipeline.html",
+        };
     }
 
     impl Resource for Pipeline {
@@ -25571,7 +27883,97 @@ pub mod processing_job {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::ProcessingJob";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::ProcessingJob")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_PROCESSING_JOB;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AppSpecification",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Environment",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExperimentConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProcessingInputs",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProcessingJobName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProcessingOutputConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProcessingResources",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StoppingCondition",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AppSpecification",
+                "/properties/Environment",
+                "/properties/ExperimentConfig",
+                "/properties/NetworkConfig",
+                "/properties/ProcessingInputs",
+                "/properties/ProcessingJobName",
+                "/properties/ProcessingOutputConfig",
+                "/properties/ProcessingResources",
+                "/properties/RoleArn",
+                "/properties/StoppingCondition",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ProcessingJobArn",
+                "TrainingJobArn",
+                "AutoMLJobArn",
+                "ExitMessage",
+                "FailureReason",
+                "MonitoringScheduleArn",
+                "ProcessingJobStatus",
+                "CreationTime",
+                "LastModifiedTime",
+                "ProcessingStartTime",
+                "ProcessingEndTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-processingjob.html",
+        };
     }
 
     impl Resource for ProcessingJob {
@@ -27115,7 +29517,54 @@ pub mod project {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Project";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Project")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_PROJECT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ProjectDescription",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProjectName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceCatalogProvisionedProductDetails",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceCatalogProvisioningDetails",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateProviderDetails",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ProjectName",
+                "/properties/ProjectDescription",
+                "/properties/ServiceCatalogProvisioningDetails",
+                "/properties/TemplateProviderDetails",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ProjectArn", "CreationTime", "ProjectId", "ProjectStatus"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-project.html",
+        };
     }
 
     impl Resource for Project {
@@ -27438,7 +29887,58 @@ pub mod space {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Space";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Space")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_SPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OwnershipSettings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SpaceDisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SpaceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SpaceSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SpaceSharingSettings",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainId",
+                "/properties/SpaceName",
+                "/properties/SpaceSharingSettings",
+                "/properties/OwnershipSettings",
+            ],
+            conditional_create_only: &[],
+            attributes: &["SpaceArn", "Url"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-space.html",
+        };
     }
 
     impl Resource for Space {
@@ -28354,7 +30854,43 @@ pub mod studio_lifecycle_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::StudioLifecycleConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::StudioLifecycleConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_STUDIO_LIFECYCLE_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "StudioLifecycleConfigAppType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StudioLifecycleConfigContent",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StudioLifecycleConfigName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/StudioLifecycleConfigAppType",
+                "/properties/StudioLifecycleConfigContent",
+                "/properties/StudioLifecycleConfigName",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["StudioLifecycleConfigArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-studiolifecycleconfig.html",
+        };
     }
 
     impl Resource for StudioLifecycleConfig {
@@ -28499,7 +31035,66 @@ pub mod trial_component {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::TrialComponent";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::TrialComponent")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_TRIAL_COMPONENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputArtifacts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetadataProperties",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OutputArtifacts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrialComponentName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/TrialComponentName",
+                "/properties/MetadataProperties",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "TrialComponentArn",
+                "CreationTime",
+                "LastModifiedTime",
+                "LineageGroupArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-trialcomponent.html",
+        };
     }
 
     impl Resource for TrialComponent {
@@ -28794,7 +31389,55 @@ pub mod user_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::UserProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::UserProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_USER_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SingleSignOnUserIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SingleSignOnUserValue",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserProfileName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserSettings",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/DomainId",
+                "/properties/UserProfileName",
+                "/properties/UserSettings/RStudioServerProAppSettings/AccessStatus",
+                "/properties/SingleSignOnUserIdentifier",
+                "/properties/SingleSignOnUserValue",
+                "/properties/UserSettings/RStudioServerProAppSettings/UserGroup",
+            ],
+            conditional_create_only: &[],
+            attributes: &["UserProfileArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-userprofile.html",
+        };
     }
 
     impl Resource for UserProfile {
@@ -30611,7 +33254,53 @@ pub mod workforce {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Workforce";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Workforce")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_WORKFORCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CognitoConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OidcConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceIpConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkforceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkforceVpcConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/WorkforceName", "/properties/CognitoConfig"],
+            conditional_create_only: &[],
+            attributes: &["WorkforceArn", "SubDomain"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-workforce.html",
+        };
     }
 
     impl Resource for Workforce {
@@ -30901,7 +33590,48 @@ pub mod workteam {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SageMaker::Workteam";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SageMaker::Workteam")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SAGEMAKER_WORKTEAM;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MemberDefinitions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkforceName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkteamName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/WorkteamName", "/properties/WorkforceName"],
+            conditional_create_only: &[],
+            attributes: &["WorkteamArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-workteam.html",
+        };
     }
 
     impl Resource for Workteam {

@@ -73,7 +73,48 @@ pub mod data_integration_flow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SCN::DataIntegrationFlow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SCN::DataIntegrationFlow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SCN_DATA_INTEGRATION_FLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sources",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Target",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Transformation",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceId", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-scn-dataintegrationflow.html",
+        };
     }
 
     impl Resource for DataIntegrationFlow {
@@ -669,7 +710,59 @@ pub mod dataset {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SCN::Dataset";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SCN::Dataset")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SCN_DATASET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Namespace",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PartitionSpec",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schema",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/InstanceId",
+                "/properties/Namespace",
+                "/properties/Name",
+                "/properties/Schema",
+                "/properties/PartitionSpec",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-scn-dataset.html",
+        };
     }
 
     impl Resource for Dataset {
@@ -971,7 +1064,46 @@ pub mod instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SCN::Instance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SCN::Instance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SCN_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WebAppDnsDomain",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/WebAppDnsDomain"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "InstanceId",
+                "State",
+                "AwsAccountId",
+                "CreatedTime",
+                "LastModifiedTime",
+                "VersionNumber",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-scn-instance.html",
+        };
     }
 
     impl Resource for Instance {
@@ -1094,7 +1226,38 @@ pub mod namespace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SCN::Namespace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SCN::Namespace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SCN_NAMESPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceId", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedTime", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-scn-namespace.html",
+        };
     }
 
     impl Resource for Namespace {

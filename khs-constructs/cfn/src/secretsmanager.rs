@@ -48,7 +48,33 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecretsManager::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecretsManager::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECRETSMANAGER_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BlockPublicPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourcePolicy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecretId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/SecretId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-secretsmanager-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {
@@ -163,7 +189,53 @@ pub mod rotation_schedule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecretsManager::RotationSchedule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecretsManager::RotationSchedule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECRETSMANAGER_ROTATION_SCHEDULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ExternalSecretRotationMetadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExternalSecretRotationRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostedRotationLambda",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RotateImmediatelyOnUpdate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RotationLambdaARN",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RotationRules",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecretId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/SecretId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-secretsmanager-rotationschedule.html",
+        };
     }
 
     impl Resource for RotationSchedule {
@@ -417,7 +489,58 @@ pub mod secret {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecretsManager::Secret";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecretsManager::Secret")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECRETSMANAGER_SECRET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GenerateSecretString",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicaRegions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecretString",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-secretsmanager-secret.html",
+        };
     }
 
     impl Resource for Secret {
@@ -595,8 +718,33 @@ pub mod secret_target_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecretsManager::SecretTargetAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecretsManager::SecretTargetAttachment")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SECRETSMANAGER_SECRET_TARGET_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "SecretId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetType",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SecretId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-secretsmanager-secrettargetattachment.html",
+        };
     }
 
     impl Resource for SecretTargetAttachment {

@@ -80,7 +80,58 @@ pub mod agent_space {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityAgent::AgentSpace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityAgent::AgentSpace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYAGENT_AGENT_SPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AwsResources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CodeReviewSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IntegratedResources",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetDomainIds",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KmsKeyId"],
+            conditional_create_only: &[],
+            attributes: &["AgentSpaceId", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityagent-agentspace.html",
+        };
     }
 
     impl Resource for AgentSpace {
@@ -601,7 +652,46 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityAgent::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityAgent::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYAGENT_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultKmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdCConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IdCConfiguration/IdCInstanceArn",
+                "/properties/IdCConfiguration",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ApplicationName",
+                "ApplicationId",
+                "Domain",
+                "IdCConfiguration.IdCApplicationArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityagent-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -731,7 +821,43 @@ pub mod artifact {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityAgent::Artifact";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityAgent::Artifact")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYAGENT_ARTIFACT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentSpaceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ArtifactContent",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ArtifactType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AgentSpaceId",
+                "/properties/ArtifactContent",
+                "/properties/ArtifactType",
+                "/properties/FileName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ArtifactId", "Arn", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityagent-artifact.html",
+        };
     }
 
     impl Resource for Artifact {
@@ -897,7 +1023,60 @@ pub mod integration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityAgent::Integration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityAgent::Integration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYAGENT_INTEGRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateConnectionName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Provider",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderInput",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Provider",
+                "/properties/DisplayName",
+                "/properties/KmsKeyId",
+                "/properties/PrivateConnectionName",
+                "/properties/ProviderInput",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "IntegrationId",
+                "InstallationId",
+                "ProviderType",
+                "TargetUrl",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityagent-integration.html",
+        };
     }
 
     impl Resource for Integration {
@@ -1326,7 +1505,73 @@ pub mod pentest {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityAgent::Pentest";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityAgent::Pentest")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYAGENT_PENTEST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AgentSpaceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Assets",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CleanUpStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CodeRemediationStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisableManagedSkills",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExcludeRiskTypes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkTrafficConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceRole",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Title",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AgentSpaceId"],
+            conditional_create_only: &[],
+            attributes: &["PentestId", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityagent-pentest.html",
+        };
     }
 
     impl Resource for Pentest {
@@ -2108,8 +2353,48 @@ pub mod security_requirement_pack {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityAgent::SecurityRequirementPack";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityAgent::SecurityRequirementPack")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SECURITYAGENT_SECURITY_REQUIREMENT_PACK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityRequirements",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KmsKeyId"],
+            conditional_create_only: &[],
+            attributes: &["PackId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityagent-securityrequirementpack.html",
+        };
     }
 
     impl Resource for SecurityRequirementPack {
@@ -2265,7 +2550,40 @@ pub mod target_domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityAgent::TargetDomain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityAgent::TargetDomain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYAGENT_TARGET_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetDomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VerificationMethod",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/TargetDomainName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "TargetDomainId",
+                "VerificationStatus",
+                "VerificationStatusReason",
+                "VerificationDetails",
+                "CreatedAt",
+                "VerifiedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityagent-targetdomain.html",
+        };
     }
 
     impl Resource for TargetDomain {

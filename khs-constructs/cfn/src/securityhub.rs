@@ -55,7 +55,33 @@ pub mod action_target {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::ActionTarget";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::ActionTarget")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_ACTION_TARGET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Id",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Id"],
+            conditional_create_only: &[],
+            attributes: &["ActionTargetArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-actiontarget.html",
+        };
     }
 
     impl Resource for ActionTarget {
@@ -136,7 +162,33 @@ pub mod aggregator_v2 {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::AggregatorV2";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::AggregatorV2")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_AGGREGATOR_V2;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LinkedRegions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegionLinkingMode",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AggregatorV2Arn", "AggregationRegion"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-aggregatorv2.html",
+        };
     }
 
     impl Resource for AggregatorV2 {
@@ -282,7 +334,58 @@ pub mod automation_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::AutomationRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::AutomationRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_AUTOMATION_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Criteria",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsTerminal",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleOrder",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["RuleArn", "CreatedAt", "UpdatedAt", "CreatedBy"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-automationrule.html",
+        };
     }
 
     impl Resource for AutomationRule {
@@ -1177,7 +1280,53 @@ pub mod automation_rule_v2 {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::AutomationRuleV2";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::AutomationRuleV2")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_AUTOMATION_RULE_V2;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Actions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Criteria",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleOrder",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleStatus",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["RuleArn", "RuleId", "CreatedAt", "UpdatedAt"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-automationrulev2.html",
+        };
     }
 
     impl Resource for AutomationRuleV2 {
@@ -2178,7 +2327,38 @@ pub mod configuration_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::ConfigurationPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::ConfigurationPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_CONFIGURATION_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationPolicy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "CreatedAt", "UpdatedAt", "ServiceEnabled"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-configurationpolicy.html",
+        };
     }
 
     impl Resource for ConfigurationPolicy {
@@ -2492,7 +2672,52 @@ pub mod connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::Connector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::Connector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Provider",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Provider/Azure/AWSConfigConnectorArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ConnectorArn",
+                "ConnectorId",
+                "ConnectorStatus",
+                "Message",
+                "LastCheckedAt",
+                "CreatedAt",
+                "LastUpdatedAt",
+                "CreatedBy",
+                "EnablementStatus",
+                "Issues",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-connector.html",
+        };
     }
 
     impl Resource for Connector {
@@ -2723,7 +2948,59 @@ pub mod connector_v2 {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::ConnectorV2";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::ConnectorV2")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_CONNECTOR_V2;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Provider",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/KmsKeyArn",
+                "/properties/Provider/ServiceNow/InstanceName",
+                "/properties/Provider/Azure/AWSConfigConnectorArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ConnectorArn",
+                "ConnectorId",
+                "Message",
+                "ConnectorStatus",
+                "LastUpdatedAt",
+                "LastCheckedAt",
+                "CreatedAt",
+                "EnablementStatus",
+                "EnablementStatusReason",
+                "Issues",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-connectorv2.html",
+        };
     }
 
     impl Resource for ConnectorV2 {
@@ -2835,7 +3112,21 @@ pub mod delegated_admin {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::DelegatedAdmin";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::DelegatedAdmin")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_DELEGATED_ADMIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "AdminAccountId",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/AdminAccountId"],
+            conditional_create_only: &[],
+            attributes: &["DelegatedAdminIdentifier", "Status"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-delegatedadmin.html",
+        };
     }
 
     impl Resource for DelegatedAdmin {
@@ -2913,7 +3204,28 @@ pub mod finding_aggregator {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::FindingAggregator";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::FindingAggregator")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_FINDING_AGGREGATOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RegionLinkingMode",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Regions",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["FindingAggregatorArn", "FindingAggregationRegion"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-findingaggregator.html",
+        };
     }
 
     impl Resource for FindingAggregator {
@@ -3038,7 +3350,38 @@ pub mod hub {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::Hub";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::Hub")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_HUB;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoEnableControls",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ControlFindingGenerator",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableDefaultStandards",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["ARN", "SubscribedAt"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-hub.html",
+        };
     }
 
     impl Resource for Hub {
@@ -3116,7 +3459,28 @@ pub mod hub_v2 {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::HubV2";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::HubV2")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_HUB_V2;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "NetworkScanning",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["HubV2Arn", "SubscribedAt"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-hubv2.html",
+        };
     }
 
     impl Resource for HubV2 {
@@ -3252,7 +3616,33 @@ pub mod insight {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::Insight";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::Insight")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_INSIGHT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Filters",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupByAttribute",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["InsightArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-insight.html",
+        };
     }
 
     impl Resource for Insight {
@@ -4283,8 +4673,38 @@ pub mod organization_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::OrganizationConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::OrganizationConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SECURITYHUB_ORGANIZATION_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutoEnable",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoEnableStandards",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationType",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "OrganizationConfigurationIdentifier",
+                "Status",
+                "StatusMessage",
+                "MemberAccountLimitReached",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-organizationconfiguration.html",
+        };
     }
 
     impl Resource for OrganizationConfiguration {
@@ -4440,7 +4860,39 @@ pub mod policy_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::PolicyAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::PolicyAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_POLICY_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationPolicyId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetType",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TargetId", "/properties/TargetType"],
+            conditional_create_only: &[],
+            attributes: &[
+                "AssociationStatus",
+                "AssociationType",
+                "AssociationStatusMessage",
+                "UpdatedAt",
+                "AssociationIdentifier",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-policyassociation.html",
+        };
     }
 
     impl Resource for PolicyAssociation {
@@ -4558,7 +5010,21 @@ pub mod product_subscription {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::ProductSubscription";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::ProductSubscription")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_PRODUCT_SUBSCRIPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ProductArn",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &["/properties/ProductArn"],
+            conditional_create_only: &[],
+            attributes: &["ProductSubscriptionArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-productsubscription.html",
+        };
     }
 
     impl Resource for ProductSubscription {
@@ -4644,7 +5110,38 @@ pub mod security_control {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::SecurityControl";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::SecurityControl")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_SECURITY_CONTROL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LastUpdateReason",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Parameters",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityControlArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityControlId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/SecurityControlId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-securitycontrol.html",
+        };
     }
 
     impl Resource for SecurityControl {
@@ -4809,7 +5306,28 @@ pub mod standard {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityHub::Standard";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityHub::Standard")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYHUB_STANDARD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DisabledStandardsControls",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StandardsArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/StandardsArn"],
+            conditional_create_only: &[],
+            attributes: &["StandardsSubscriptionArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securityhub-standard.html",
+        };
     }
 
     impl Resource for Standard {

@@ -61,7 +61,42 @@ pub mod aws_log_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityLake::AwsLogSource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityLake::AwsLogSource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYLAKE_AWS_LOG_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Accounts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataLakeArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceVersion",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/DataLakeArn",
+                "/properties/SourceName",
+                "/properties/SourceVersion",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securitylake-awslogsource.html",
+        };
     }
 
     impl Resource for AwsLogSource {
@@ -147,7 +182,43 @@ pub mod data_lake {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityLake::DataLake";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityLake::DataLake")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYLAKE_DATA_LAKE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LifecycleConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetaStoreManagerRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplicationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "S3BucketArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securitylake-datalake.html",
+        };
     }
 
     impl Resource for DataLake {
@@ -366,7 +437,59 @@ pub mod subscriber {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityLake::Subscriber";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityLake::Subscriber")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYLAKE_SUBSCRIBER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessTypes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataLakeArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sources",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscriberDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscriberIdentity",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscriberName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DataLakeArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "SubscriberArn",
+                "S3BucketArn",
+                "SubscriberRoleArn",
+                "ResourceShareArn",
+                "ResourceShareName",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securitylake-subscriber.html",
+        };
     }
 
     impl Resource for Subscriber {
@@ -584,7 +707,28 @@ pub mod subscriber_notification {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SecurityLake::SubscriberNotification";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SecurityLake::SubscriberNotification")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SECURITYLAKE_SUBSCRIBER_NOTIFICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "NotificationConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscriberArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/SubscriberArn"],
+            conditional_create_only: &[],
+            attributes: &["SubscriberEndpoint"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-securitylake-subscribernotification.html",
+        };
     }
 
     impl Resource for SubscriberNotification {

@@ -41,8 +41,28 @@ pub mod accepted_portfolio_share {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::AcceptedPortfolioShare";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::AcceptedPortfolioShare")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOG_ACCEPTED_PORTFOLIO_SHARE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortfolioId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/AcceptLanguage", "/properties/PortfolioId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-acceptedportfolioshare.html",
+        };
     }
 
     impl Resource for AcceptedPortfolioShare {
@@ -182,8 +202,88 @@ pub mod cloud_formation_product {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::CloudFormationProduct";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::CloudFormationProduct")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOG_CLOUD_FORMATION_PRODUCT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Distributor",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Owner",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisioningArtifactParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplaceProvisioningArtifacts",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceConnection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupportDescription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupportEmail",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupportUrl",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "ProvisioningArtifactIds",
+                "ProvisioningArtifactNames",
+                "ProductName",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-cloudformationproduct.html",
+        };
     }
 
     impl Resource for CloudFormationProduct {
@@ -572,8 +672,86 @@ pub mod cloud_formation_provisioned_product {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::CloudFormationProvisionedProduct";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::CloudFormationProvisionedProduct")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOG_CLOUD_FORMATION_PROVISIONED_PRODUCT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationArns",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PathId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PathName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisionedProductName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisioningArtifactId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisioningArtifactName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisioningParameters",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisioningPreferences",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/NotificationArns",
+                "/properties/ProvisionedProductName",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "RecordId",
+                "CloudformationStackArn",
+                "Outputs",
+                "ProvisionedProductId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-cloudformationprovisionedproduct.html",
+        };
     }
 
     impl Resource for CloudFormationProvisionedProduct {
@@ -842,8 +1020,43 @@ pub mod launch_notification_constraint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::LaunchNotificationConstraint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::LaunchNotificationConstraint")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOG_LAUNCH_NOTIFICATION_CONSTRAINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationArns",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortfolioId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/PortfolioId", "/properties/ProductId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-launchnotificationconstraint.html",
+        };
     }
 
     impl Resource for LaunchNotificationConstraint {
@@ -948,8 +1161,48 @@ pub mod launch_role_constraint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::LaunchRoleConstraint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::LaunchRoleConstraint")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOG_LAUNCH_ROLE_CONSTRAINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocalRoleName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortfolioId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PortfolioId", "/properties/ProductId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-launchroleconstraint.html",
+        };
     }
 
     impl Resource for LaunchRoleConstraint {
@@ -1048,8 +1301,43 @@ pub mod launch_template_constraint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::LaunchTemplateConstraint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::LaunchTemplateConstraint")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOG_LAUNCH_TEMPLATE_CONSTRAINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortfolioId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rules",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PortfolioId", "/properties/ProductId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-launchtemplateconstraint.html",
+        };
     }
 
     impl Resource for LaunchTemplateConstraint {
@@ -1148,7 +1436,43 @@ pub mod portfolio {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::Portfolio";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::Portfolio")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SERVICECATALOG_PORTFOLIO;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProviderName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["PortfolioName", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-portfolio.html",
+        };
     }
 
     impl Resource for Portfolio {
@@ -1238,8 +1562,43 @@ pub mod portfolio_principal_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::PortfolioPrincipalAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::PortfolioPrincipalAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOG_PORTFOLIO_PRINCIPAL_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortfolioId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrincipalARN",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrincipalType",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AcceptLanguage",
+                "/properties/PortfolioId",
+                "/properties/PrincipalARN",
+                "/properties/PrincipalType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-portfolioprincipalassociation.html",
+        };
     }
 
     impl Resource for PortfolioPrincipalAssociation {
@@ -1308,8 +1667,43 @@ pub mod portfolio_product_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::PortfolioProductAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::PortfolioProductAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOG_PORTFOLIO_PRODUCT_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortfolioId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourcePortfolioId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/SourcePortfolioId",
+                "/properties/AcceptLanguage",
+                "/properties/PortfolioId",
+                "/properties/ProductId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-portfolioproductassociation.html",
+        };
     }
 
     impl Resource for PortfolioProductAssociation {
@@ -1389,7 +1783,38 @@ pub mod portfolio_share {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::PortfolioShare";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::PortfolioShare")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SERVICECATALOG_PORTFOLIO_SHARE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AccountId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortfolioId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShareTagOptions",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AccountId", "/properties/PortfolioId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-portfolioshare.html",
+        };
     }
 
     impl Resource for PortfolioShare {
@@ -1475,8 +1900,43 @@ pub mod resource_update_constraint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::ResourceUpdateConstraint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::ResourceUpdateConstraint")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOG_RESOURCE_UPDATE_CONSTRAINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortfolioId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagUpdateOnProvisionedProduct",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PortfolioId", "/properties/ProductId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-resourceupdateconstraint.html",
+        };
     }
 
     impl Resource for ResourceUpdateConstraint {
@@ -1567,7 +2027,43 @@ pub mod service_action {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::ServiceAction";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::ServiceAction")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SERVICECATALOG_SERVICE_ACTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-serviceaction.html",
+        };
     }
 
     impl Resource for ServiceAction {
@@ -1739,8 +2235,37 @@ pub mod service_action_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::ServiceActionAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::ServiceActionAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOG_SERVICE_ACTION_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ProductId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProvisioningArtifactId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceActionId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ProductId",
+                "/properties/ProvisioningArtifactId",
+                "/properties/ServiceActionId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-serviceactionassociation.html",
+        };
     }
 
     impl Resource for ServiceActionAssociation {
@@ -1850,7 +2375,63 @@ pub mod stack_set_constraint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::StackSetConstraint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::StackSetConstraint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SERVICECATALOG_STACK_SET_CONSTRAINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AcceptLanguage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AccountList",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AdminRole",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRole",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortfolioId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProductId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegionList",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StackInstanceControl",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PortfolioId", "/properties/ProductId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-stacksetconstraint.html",
+        };
     }
 
     impl Resource for StackSetConstraint {
@@ -1937,7 +2518,33 @@ pub mod tag_option {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::TagOption";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::TagOption")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SERVICECATALOG_TAG_OPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Active",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Key",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Value",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Value", "/properties/Key"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-tagoption.html",
+        };
     }
 
     impl Resource for TagOption {
@@ -2009,8 +2616,28 @@ pub mod tag_option_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalog::TagOptionAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalog::TagOptionAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOG_TAG_OPTION_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResourceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagOptionId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TagOptionId", "/properties/ResourceId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalog-tagoptionassociation.html",
+        };
     }
 
     impl Resource for TagOptionAssociation {

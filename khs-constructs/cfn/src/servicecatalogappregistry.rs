@@ -48,8 +48,39 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalogAppRegistry::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalogAppRegistry::Application")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOGAPPREGISTRY_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "Arn",
+                "ApplicationName",
+                "ApplicationTagKey",
+                "ApplicationTagValue",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalogappregistry-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -156,8 +187,38 @@ pub mod attribute_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalogAppRegistry::AttributeGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalogAppRegistry::AttributeGroup")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOGAPPREGISTRY_ATTRIBUTE_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Attributes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalogappregistry-attributegroup.html",
+        };
     }
 
     impl Resource for AttributeGroup {
@@ -244,8 +305,28 @@ pub mod attribute_group_association {
         pub const TYPE_NAME: &'static str =
             "AWS::ServiceCatalogAppRegistry::AttributeGroupAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalogAppRegistry::AttributeGroupAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOGAPPREGISTRY_ATTRIBUTE_GROUP_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Application",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AttributeGroup",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Application", "/properties/AttributeGroup"],
+            conditional_create_only: &[],
+            attributes: &["ApplicationArn", "AttributeGroupArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalogappregistry-attributegroupassociation.html",
+        };
     }
 
     impl Resource for AttributeGroupAssociation {
@@ -337,8 +418,37 @@ pub mod resource_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceCatalogAppRegistry::ResourceAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceCatalogAppRegistry::ResourceAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICECATALOGAPPREGISTRY_RESOURCE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Application",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Resource",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceType",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Application",
+                "/properties/Resource",
+                "/properties/ResourceType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ApplicationArn", "ResourceArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicecatalogappregistry-resourceassociation.html",
+        };
     }
 
     impl Resource for ResourceAssociation {

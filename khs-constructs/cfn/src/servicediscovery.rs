@@ -47,7 +47,33 @@ pub mod http_namespace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceDiscovery::HttpNamespace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceDiscovery::HttpNamespace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SERVICEDISCOVERY_HTTP_NAMESPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-httpnamespace.html",
+        };
     }
 
     impl Resource for HttpNamespace {
@@ -132,7 +158,33 @@ pub mod instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceDiscovery::Instance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceDiscovery::Instance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SERVICEDISCOVERY_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceAttributes",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/InstanceId", "/properties/ServiceId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-instance.html",
+        };
     }
 
     impl Resource for Instance {
@@ -210,8 +262,43 @@ pub mod private_dns_namespace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceDiscovery::PrivateDnsNamespace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceDiscovery::PrivateDnsNamespace")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICEDISCOVERY_PRIVATE_DNS_NAMESPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Properties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Vpc",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Vpc", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id", "HostedZoneId", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-privatednsnamespace.html",
+        };
     }
 
     impl Resource for PrivateDnsNamespace {
@@ -357,8 +444,38 @@ pub mod public_dns_namespace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceDiscovery::PublicDnsNamespace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceDiscovery::PublicDnsNamespace")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SERVICEDISCOVERY_PUBLIC_DNS_NAMESPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Properties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id", "HostedZoneId", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-publicdnsnamespace.html",
+        };
     }
 
     impl Resource for PublicDnsNamespace {
@@ -530,7 +647,68 @@ pub mod service {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::ServiceDiscovery::Service";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::ServiceDiscovery::Service")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SERVICEDISCOVERY_SERVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DnsConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckCustomConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NamespaceId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/HealthCheckCustomConfig",
+                "/properties/Name",
+                "/properties/Type",
+                "/properties/NamespaceId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-servicediscovery-service.html",
+        };
     }
 
     impl Resource for Service {

@@ -75,7 +75,63 @@ pub mod configuration_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::ConfigurationSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::ConfigurationSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_CONFIGURATION_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ArchivingOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReputationOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SendingOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SuppressionOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrackingOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VdmOptions",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-configurationset.html",
+        };
     }
 
     impl Resource for ConfigurationSet {
@@ -380,8 +436,28 @@ pub mod configuration_set_event_destination {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::ConfigurationSetEventDestination";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::ConfigurationSetEventDestination")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SES_CONFIGURATION_SET_EVENT_DESTINATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationSetName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventDestination",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConfigurationSetName"],
+            conditional_create_only: &["/properties/EventDestination/Name"],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-configurationseteventdestination.html",
+        };
     }
 
     impl Resource for ConfigurationSetEventDestination {
@@ -690,7 +766,38 @@ pub mod contact_list {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::ContactList";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::ContactList")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_CONTACT_LIST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactListName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Topics",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ContactListName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-contactlist.html",
+        };
     }
 
     impl Resource for ContactList {
@@ -831,8 +938,53 @@ pub mod custom_verification_email_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::CustomVerificationEmailTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::CustomVerificationEmailTemplate")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SES_CUSTOM_VERIFICATION_EMAIL_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FailureRedirectionURL",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FromEmailAddress",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SuccessRedirectionURL",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateContent",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateSubject",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/TemplateName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-customverificationemailtemplate.html",
+        };
     }
 
     impl Resource for CustomVerificationEmailTemplate {
@@ -896,7 +1048,33 @@ pub mod dedicated_ip_pool {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::DedicatedIpPool";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::DedicatedIpPool")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_DEDICATED_IP_POOL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PoolName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScalingMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PoolName"],
+            conditional_create_only: &["/properties/ScalingMode"],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-dedicatedippool.html",
+        };
     }
 
     impl Resource for DedicatedIpPool {
@@ -992,7 +1170,60 @@ pub mod email_identity {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::EmailIdentity";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::EmailIdentity")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_EMAIL_IDENTITY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationSetAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DkimAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DkimSigningAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EmailIdentity",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FeedbackAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MailFromAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/EmailIdentity"],
+            conditional_create_only: &[],
+            attributes: &[
+                "DkimDNSTokenName1",
+                "DkimDNSTokenName2",
+                "DkimDNSTokenName3",
+                "DkimDNSTokenValue1",
+                "DkimDNSTokenValue2",
+                "DkimDNSTokenValue3",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-emailidentity.html",
+        };
     }
 
     impl Resource for EmailIdentity {
@@ -1222,7 +1453,37 @@ pub mod email_identity_certificate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::EmailIdentityCertificate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::EmailIdentityCertificate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_EMAIL_IDENTITY_CERTIFICATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EmailIdentity",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FromAddress",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/EmailIdentity",
+                "/properties/FromAddress",
+                "/properties/CertificateArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-emailidentitycertificate.html",
+        };
     }
 
     impl Resource for EmailIdentityCertificate {
@@ -1282,7 +1543,28 @@ pub mod mail_manager_addon_instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::MailManagerAddonInstance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::MailManagerAddonInstance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_MAIL_MANAGER_ADDON_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AddonSubscriptionId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AddonSubscriptionId"],
+            conditional_create_only: &[],
+            attributes: &["AddonInstanceArn", "AddonInstanceId", "AddonName"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-mailmanageraddoninstance.html",
+        };
     }
 
     impl Resource for MailManagerAddonInstance {
@@ -1365,7 +1647,28 @@ pub mod mail_manager_addon_subscription {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::MailManagerAddonSubscription";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::MailManagerAddonSubscription")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_MAIL_MANAGER_ADDON_SUBSCRIPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AddonName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AddonName"],
+            conditional_create_only: &[],
+            attributes: &["AddonSubscriptionArn", "AddonSubscriptionId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-mailmanageraddonsubscription.html",
+        };
     }
 
     impl Resource for MailManagerAddonSubscription {
@@ -1442,7 +1745,28 @@ pub mod mail_manager_address_list {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::MailManagerAddressList";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::MailManagerAddressList")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_MAIL_MANAGER_ADDRESS_LIST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AddressListName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AddressListName"],
+            conditional_create_only: &[],
+            attributes: &["AddressListId", "AddressListArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-mailmanageraddresslist.html",
+        };
     }
 
     impl Resource for MailManagerAddressList {
@@ -1529,7 +1853,38 @@ pub mod mail_manager_archive {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::MailManagerArchive";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::MailManagerArchive")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_MAIL_MANAGER_ARCHIVE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ArchiveName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Retention",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KmsKeyArn"],
+            conditional_create_only: &[],
+            attributes: &["ArchiveArn", "ArchiveId", "ArchiveState"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-mailmanagerarchive.html",
+        };
     }
 
     impl Resource for MailManagerArchive {
@@ -1668,7 +2023,63 @@ pub mod mail_manager_ingress_point {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::MailManagerIngressPoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::MailManagerIngressPoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_MAIL_MANAGER_INGRESS_POINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IngressPointConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IngressPointName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleSetId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StatusToUpdate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TlsPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficPolicyId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/NetworkConfiguration", "/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &["IngressPointId", "IngressPointArn", "Status", "ARecord"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-mailmanageringresspoint.html",
+        };
     }
 
     impl Resource for MailManagerIngressPoint {
@@ -1863,7 +2274,43 @@ pub mod mail_manager_relay {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::MailManagerRelay";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::MailManagerRelay")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_MAIL_MANAGER_RELAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Authentication",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RelayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerPort",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["RelayArn", "RelayId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-mailmanagerrelay.html",
+        };
     }
 
     impl Resource for MailManagerRelay {
@@ -1947,7 +2394,33 @@ pub mod mail_manager_rule_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::MailManagerRuleSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::MailManagerRuleSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_MAIL_MANAGER_RULE_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RuleSetName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rules",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["RuleSetArn", "RuleSetId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-mailmanagerruleset.html",
+        };
     }
 
     impl Resource for MailManagerRuleSet {
@@ -2082,7 +2555,43 @@ pub mod mail_manager_traffic_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::MailManagerTrafficPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::MailManagerTrafficPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_MAIL_MANAGER_TRAFFIC_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultAction",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxMessageSizeBytes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyStatements",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrafficPolicyName",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["TrafficPolicyArn", "TrafficPolicyId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-mailmanagertrafficpolicy.html",
+        };
     }
 
     impl Resource for MailManagerTrafficPolicy {
@@ -2215,7 +2724,33 @@ pub mod multi_region_endpoint {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::MultiRegionEndpoint";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::MultiRegionEndpoint")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_MULTI_REGION_ENDPOINT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Details",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/EndpointName", "/properties/Details"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-multiregionendpoint.html",
+        };
     }
 
     impl Resource for MultiRegionEndpoint {
@@ -2303,7 +2838,27 @@ pub mod receipt_filter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::ReceiptFilter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::ReceiptFilter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_RECEIPT_FILTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "Filter",
+                required: true,
+                replaces: true,
+            }],
+            create_only: &[
+                "/properties/Filter",
+                "/properties/Filter/Name",
+                "/properties/Filter/IpFilter",
+                "/properties/Filter/IpFilter/Policy",
+                "/properties/Filter/IpFilter/Cidr",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-receiptfilter.html",
+        };
     }
 
     impl Resource for ReceiptFilter {
@@ -2451,7 +3006,33 @@ pub mod receipt_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::ReceiptRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::ReceiptRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_RECEIPT_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "After",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rule",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RuleSetName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Rule/Name", "/properties/RuleSetName"],
+            conditional_create_only: &[],
+            attributes: &["RuleName"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-receiptrule.html",
+        };
     }
 
     impl Resource for ReceiptRule {
@@ -2965,7 +3546,21 @@ pub mod receipt_rule_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::ReceiptRuleSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::ReceiptRuleSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_RECEIPT_RULE_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "RuleSetName",
+                required: false,
+                replaces: true,
+            }],
+            create_only: &["/properties/RuleSetName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-receiptruleset.html",
+        };
     }
 
     impl Resource for ReceiptRuleSet {
@@ -3024,7 +3619,28 @@ pub mod template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::Template";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::Template")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Template",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Template/TemplateName"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-template.html",
+        };
     }
 
     impl Resource for Template {
@@ -3156,7 +3772,43 @@ pub mod tenant {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::Tenant";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::Tenant")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_TENANT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ReputationEntity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceAssociations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SuppressionAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TenantName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TenantName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-tenant.html",
+        };
     }
 
     impl Resource for Tenant {
@@ -3360,7 +4012,28 @@ pub mod vdm_attributes {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SES::VdmAttributes";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SES::VdmAttributes")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SES_VDM_ATTRIBUTES;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DashboardAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GuardianAttributes",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["VdmAttributesResourceId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ses-vdmattributes.html",
+        };
     }
 
     impl Resource for VdmAttributes {

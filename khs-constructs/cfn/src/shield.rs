@@ -41,7 +41,28 @@ pub mod drt_access {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Shield::DRTAccess";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Shield::DRTAccess")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SHIELD_DRT_ACCESS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LogBucketList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-shield-drtaccess.html",
+        };
     }
 
     impl Resource for DrtAccess {
@@ -115,7 +136,28 @@ pub mod proactive_engagement {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Shield::ProactiveEngagement";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Shield::ProactiveEngagement")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SHIELD_PROACTIVE_ENGAGEMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EmergencyContactList",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProactiveEngagementStatus",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-shield-proactiveengagement.html",
+        };
     }
 
     impl Resource for ProactiveEngagement {
@@ -274,7 +316,43 @@ pub mod protection {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Shield::Protection";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Shield::Protection")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SHIELD_PROTECTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationLayerAutomaticResponseConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HealthCheckArns",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &["ProtectionId", "ProtectionArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-shield-protection.html",
+        };
     }
 
     impl Resource for Protection {
@@ -424,7 +502,48 @@ pub mod protection_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Shield::ProtectionGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Shield::ProtectionGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SHIELD_PROTECTION_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Aggregation",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Members",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Pattern",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtectionGroupId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ProtectionGroupId"],
+            conditional_create_only: &[],
+            attributes: &["ProtectionGroupArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-shield-protectiongroup.html",
+        };
     }
 
     impl Resource for ProtectionGroup {

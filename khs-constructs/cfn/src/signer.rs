@@ -67,7 +67,49 @@ pub mod profile_permission {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Signer::ProfilePermission";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Signer::ProfilePermission")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SIGNER_PROFILE_PERMISSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Action",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Principal",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StatementId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ProfileName",
+                "/properties/Action",
+                "/properties/Principal",
+                "/properties/StatementId",
+                "/properties/ProfileVersion",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-signer-profilepermission.html",
+        };
     }
 
     impl Resource for ProfilePermission {
@@ -136,7 +178,37 @@ pub mod signing_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Signer::SigningProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Signer::SigningProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SIGNER_SIGNING_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PlatformId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SignatureValidityPeriod",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ProfileName",
+                "/properties/PlatformId",
+                "/properties/SignatureValidityPeriod",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ProfileName", "ProfileVersion", "Arn", "ProfileVersionArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-signer-signingprofile.html",
+        };
     }
 
     impl Resource for SigningProfile {

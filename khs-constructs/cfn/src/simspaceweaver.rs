@@ -67,7 +67,49 @@ pub mod simulation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SimSpaceWeaver::Simulation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SimSpaceWeaver::Simulation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SIMSPACEWEAVER_SIMULATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MaximumDuration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SchemaS3Location",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotS3Location",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/RoleArn",
+                "/properties/SchemaS3Location",
+                "/properties/SnapshotS3Location",
+                "/properties/MaximumDuration",
+            ],
+            conditional_create_only: &[],
+            attributes: &["DescribePayload"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-simspaceweaver-simulation.html",
+        };
     }
 
     impl Resource for Simulation {

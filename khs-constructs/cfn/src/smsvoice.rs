@@ -69,7 +69,48 @@ pub mod configuration_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::ConfigurationSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::ConfigurationSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_CONFIGURATION_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationSetName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultSenderId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventDestinations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MessageFeedbackEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtectConfigurationId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ConfigurationSetName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-configurationset.html",
+        };
     }
 
     impl Resource for ConfigurationSet {
@@ -313,7 +354,65 @@ pub mod notify_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::NotifyConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::NotifyConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_NOTIFY_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultTemplateId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtectionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnabledChannels",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnabledCountries",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PoolId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UseCase",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/DisplayName", "/properties/UseCase"],
+            conditional_create_only: &[],
+            attributes: &[
+                "NotifyConfigurationArn",
+                "NotifyConfigurationId",
+                "Tier",
+                "TierUpgradeStatus",
+                "Status",
+                "CreatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-notifyconfiguration.html",
+        };
     }
 
     impl Resource for NotifyConfiguration {
@@ -468,7 +567,28 @@ pub mod opt_out_list {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::OptOutList";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::OptOutList")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_OPT_OUT_LIST;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "OptOutListName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/OptOutListName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-optoutlist.html",
+        };
     }
 
     impl Resource for OptOutList {
@@ -594,7 +714,72 @@ pub mod phone_number {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::PhoneNumber";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::PhoneNumber")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_PHONE_NUMBER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtectionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsoCountryCode",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MandatoryKeywords",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumberCapabilities",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NumberType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OptOutListName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OptionalKeywords",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SelfManagedOptOutsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TwoWay",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/IsoCountryCode",
+                "/properties/NumberCapabilities",
+                "/properties/NumberType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "PhoneNumberId", "PhoneNumber"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-phonenumber.html",
+        };
     }
 
     impl Resource for PhoneNumber {
@@ -940,7 +1125,63 @@ pub mod pool {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::Pool";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::Pool")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_POOL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtectionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MandatoryKeywords",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OptOutListName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OptionalKeywords",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OriginationIdentities",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SelfManagedOptOutsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SharedRoutesEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TwoWay",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "PoolId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-pool.html",
+        };
     }
 
     impl Resource for Pool {
@@ -1170,7 +1411,33 @@ pub mod protect_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::ProtectConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::ProtectConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_PROTECT_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CountryRuleSet",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtectionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ProtectConfigurationId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-protectconfiguration.html",
+        };
     }
 
     impl Resource for ProtectConfiguration {
@@ -1393,7 +1660,80 @@ pub mod rcs_agent {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::RcsAgent";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::RcsAgent")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_RCS_AGENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtectionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OptOutListName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SelfManagedOptOutsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TwoWayChannelArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TwoWayChannelRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TwoWayEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TwoWayMediaS3BucketName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TwoWayMediaS3KeyPrefix",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TwoWayMediaS3Role",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TwoWayRcsEventsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "RcsAgentArn",
+                "RcsAgentId",
+                "Status",
+                "CreatedTimestamp",
+                "PoolId",
+                "TestingAgent",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-rcsagent.html",
+        };
     }
 
     impl Resource for RcsAgent {
@@ -1491,7 +1831,34 @@ pub mod registration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::Registration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::Registration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_REGISTRATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RegistrationType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/RegistrationType"],
+            conditional_create_only: &[],
+            attributes: &[
+                "RegistrationArn",
+                "RegistrationId",
+                "RegistrationStatus",
+                "CurrentVersionNumber",
+                "CreatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-registration.html",
+        };
     }
 
     impl Resource for Registration {
@@ -1588,7 +1955,39 @@ pub mod registration_attachment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::RegistrationAttachment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::RegistrationAttachment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_REGISTRATION_ATTACHMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AttachmentBody",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AttachmentUrl",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AttachmentBody", "/properties/AttachmentUrl"],
+            conditional_create_only: &[],
+            attributes: &[
+                "RegistrationAttachmentArn",
+                "RegistrationAttachmentId",
+                "AttachmentStatus",
+                "CreatedTimestamp",
+                "UploadedAttachmentUrl",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-registrationattachment.html",
+        };
     }
 
     impl Resource for RegistrationAttachment {
@@ -1682,7 +2081,28 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {
@@ -1765,7 +2185,38 @@ pub mod sender_id {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::SenderId";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::SenderId")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_SENDER_ID;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtectionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsoCountryCode",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SenderId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/IsoCountryCode", "/properties/SenderId"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-senderid.html",
+        };
     }
 
     impl Resource for SenderId {
@@ -1838,7 +2289,33 @@ pub mod verified_destination_number {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SMSVOICE::VerifiedDestinationNumber";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SMSVOICE::VerifiedDestinationNumber")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SMSVOICE_VERIFIED_DESTINATION_NUMBER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationPhoneNumber",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DestinationPhoneNumber"],
+            conditional_create_only: &[],
+            attributes: &[
+                "VerifiedDestinationNumberArn",
+                "VerifiedDestinationNumberId",
+                "Status",
+                "CreatedTimestamp",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-smsvoice-verifieddestinationnumber.html",
+        };
     }
 
     impl Resource for VerifiedDestinationNumber {

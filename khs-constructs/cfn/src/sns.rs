@@ -106,7 +106,77 @@ pub mod subscription {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SNS::Subscription";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SNS::Subscription")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SNS_SUBSCRIPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Endpoint",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FilterPolicyScope",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RawMessageDelivery",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RedrivePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Region",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReplayPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubscriptionRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TopicArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Endpoint",
+                "/properties/Protocol",
+                "/properties/TopicArn",
+            ],
+            conditional_create_only: &["/properties/Region"],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-subscription.html",
+        };
     }
 
     impl Resource for Subscription {
@@ -250,7 +320,88 @@ pub mod topic {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SNS::Topic";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SNS::Topic")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SNS_TOPIC;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ArchivePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentBasedDeduplication",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataProtectionPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeliveryStatusLogging",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FifoThroughputScope",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FifoTopic",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsMasterKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumMessageSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SignatureVersion",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Subscription",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TopicName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TracingConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/TopicName", "/properties/FifoTopic"],
+            conditional_create_only: &[],
+            attributes: &["TopicArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topic.html",
+        };
     }
 
     impl Resource for Topic {
@@ -438,7 +589,28 @@ pub mod topic_inline_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SNS::TopicInlinePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SNS::TopicInlinePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SNS_TOPIC_INLINE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TopicArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TopicArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topicinlinepolicy.html",
+        };
     }
 
     impl Resource for TopicInlinePolicy {
@@ -499,7 +671,28 @@ pub mod topic_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SNS::TopicPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SNS::TopicPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SNS_TOPIC_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Topics",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topicpolicy.html",
+        };
     }
 
     impl Resource for TopicPolicy {

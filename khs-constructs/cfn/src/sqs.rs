@@ -130,7 +130,98 @@ pub mod queue {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SQS::Queue";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SQS::Queue")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SQS_QUEUE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContentBasedDeduplication",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeduplicationScope",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DelaySeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FifoQueue",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FifoThroughputLimit",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsDataKeyReusePeriodSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsMasterKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaximumMessageSize",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MessageRetentionPeriod",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueueName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReceiveMessageWaitTimeSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RedriveAllowPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RedrivePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SqsManagedSseEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VisibilityTimeout",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FifoQueue", "/properties/QueueName"],
+            conditional_create_only: &[],
+            attributes: &["QueueUrl", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: true,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queue.html",
+        };
     }
 
     impl Resource for Queue {
@@ -209,7 +300,28 @@ pub mod queue_inline_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SQS::QueueInlinePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SQS::QueueInlinePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SQS_QUEUE_INLINE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Queue",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Queue"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queueinlinepolicy.html",
+        };
     }
 
     impl Resource for QueueInlinePolicy {
@@ -270,7 +382,28 @@ pub mod queue_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SQS::QueuePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SQS::QueuePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SQS_QUEUE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Queues",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queuepolicy.html",
+        };
     }
 
     impl Resource for QueuePolicy {

@@ -67,7 +67,43 @@ pub mod contact {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSMContacts::Contact";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSMContacts::Contact")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSMCONTACTS_CONTACT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Alias",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Plan",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Alias", "/properties/Type"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssmcontacts-contact.html",
+        };
     }
 
     impl Resource for Contact {
@@ -282,7 +318,43 @@ pub mod contact_channel {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSMContacts::ContactChannel";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSMContacts::ContactChannel")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSMCONTACTS_CONTACT_CHANNEL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChannelAddress",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContactId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeferActivation",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ContactId", "/properties/ChannelType"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssmcontacts-contactchannel.html",
+        };
     }
 
     impl Resource for ContactChannel {
@@ -390,7 +462,33 @@ pub mod plan {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSMContacts::Plan";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSMContacts::Plan")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSMCONTACTS_PLAN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RotationIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Stages",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ContactId"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssmcontacts-plan.html",
+        };
     }
 
     impl Resource for Plan {
@@ -588,7 +686,48 @@ pub mod rotation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSMContacts::Rotation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSMContacts::Rotation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSMCONTACTS_ROTATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ContactIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Recurrence",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StartTime",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeZoneId",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssmcontacts-rotation.html",
+        };
     }
 
     impl Resource for Rotation {

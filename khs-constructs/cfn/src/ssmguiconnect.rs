@@ -38,7 +38,21 @@ pub mod preferences {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSMGuiConnect::Preferences";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSMGuiConnect::Preferences")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSMGUICONNECT_PREFERENCES;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "ConnectionRecordingPreferences",
+                required: false,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssmguiconnect-preferences.html",
+        };
     }
 
     impl Resource for Preferences {

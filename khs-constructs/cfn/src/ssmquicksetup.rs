@@ -54,7 +54,46 @@ pub mod configuration_manager {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSMQuickSetup::ConfigurationManager";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSMQuickSetup::ConfigurationManager")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSMQUICKSETUP_CONFIGURATION_MANAGER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConfigurationDefinitions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ConfigurationDefinitions/*/Type",
+                "/properties/ConfigurationDefinitions/*/TypeVersion",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "CreatedAt",
+                "LastModifiedAt",
+                "ManagerArn",
+                "StatusSummaries",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssmquicksetup-configurationmanager.html",
+        };
     }
 
     impl Resource for ConfigurationManager {
@@ -217,7 +256,38 @@ pub mod lifecycle_automation {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSMQuickSetup::LifecycleAutomation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSMQuickSetup::LifecycleAutomation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSMQUICKSETUP_LIFECYCLE_AUTOMATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AutomationDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutomationParameters",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceKey",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ResourceKey"],
+            conditional_create_only: &[],
+            attributes: &["AssociationId"],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ssmquicksetup-lifecycleautomation.html",
+        };
     }
 
     impl Resource for LifecycleAutomation {

@@ -79,7 +79,56 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSO::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSO::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSO_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationProviderArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortalOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/InstanceArn",
+                "/properties/ApplicationProviderArn",
+            ],
+            conditional_create_only: &[],
+            attributes: &["ApplicationArn", "IdentityStoreArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sso-application.html",
+        };
     }
 
     impl Resource for Application {
@@ -297,7 +346,37 @@ pub mod application_assignment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSO::ApplicationAssignment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSO::ApplicationAssignment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSO_APPLICATION_ASSIGNMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrincipalId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrincipalType",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ApplicationArn",
+                "/properties/PrincipalType",
+                "/properties/PrincipalId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sso-applicationassignment.html",
+        };
     }
 
     impl Resource for ApplicationAssignment {
@@ -416,7 +495,55 @@ pub mod assignment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSO::Assignment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSO::Assignment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSO_ASSIGNMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionSetArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrincipalId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrincipalType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetType",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/InstanceArn",
+                "/properties/TargetId",
+                "/properties/TargetType",
+                "/properties/PermissionSetArn",
+                "/properties/PrincipalType",
+                "/properties/PrincipalId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sso-assignment.html",
+        };
     }
 
     impl Resource for Assignment {
@@ -525,7 +652,28 @@ pub mod instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSO::Instance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSO::Instance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSO_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["InstanceArn", "OwnerAccountId", "IdentityStoreId", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sso-instance.html",
+        };
     }
 
     impl Resource for Instance {
@@ -627,8 +775,33 @@ pub mod instance_access_control_attribute_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSO::InstanceAccessControlAttributeConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSO::InstanceAccessControlAttributeConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SSO_INSTANCE_ACCESS_CONTROL_ATTRIBUTE_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessControlAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceAccessControlAttributeConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/InstanceArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sso-instanceaccesscontrolattributeconfiguration.html",
+        };
     }
 
     impl Resource for InstanceAccessControlAttributeConfiguration {
@@ -808,7 +981,68 @@ pub mod permission_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SSO::PermissionSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SSO::PermissionSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SSO_PERMISSION_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CustomerManagedPolicyReferences",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InlinePolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ManagedPolicies",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PermissionsBoundary",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RelayStateType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionDuration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/InstanceArn", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["PermissionSetArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sso-permissionset.html",
+        };
     }
 
     impl Resource for PermissionSet {

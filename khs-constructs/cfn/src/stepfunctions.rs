@@ -50,7 +50,33 @@ pub mod activity {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::StepFunctions::Activity";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::StepFunctions::Activity")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::STEPFUNCTIONS_ACTIVITY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/EncryptionConfiguration"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-activity.html",
+        };
     }
 
     impl Resource for Activity {
@@ -252,7 +278,76 @@ pub mod state_machine {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::StepFunctions::StateMachine";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::StepFunctions::StateMachine")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::STEPFUNCTIONS_STATE_MACHINE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionS3Location",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionString",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefinitionSubstitutions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StateMachineName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StateMachineType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TracingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/StateMachineName",
+                "/properties/StateMachineType",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Name", "StateMachineRevisionId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachine.html",
+        };
     }
 
     impl Resource for StateMachine {
@@ -597,7 +692,43 @@ pub mod state_machine_alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::StepFunctions::StateMachineAlias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::StepFunctions::StateMachineAlias")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::STEPFUNCTIONS_STATE_MACHINE_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentPreference",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RoutingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StateMachineArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachinealias.html",
+        };
     }
 
     impl Resource for StateMachineAlias {
@@ -776,7 +907,37 @@ pub mod state_machine_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::StepFunctions::StateMachineVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::StepFunctions::StateMachineVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::STEPFUNCTIONS_STATE_MACHINE_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StateMachineArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StateMachineRevisionId",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/StateMachineArn",
+                "/properties/StateMachineRevisionId",
+                "/properties/Description",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachineversion.html",
+        };
     }
 
     impl Resource for StateMachineVersion {

@@ -175,7 +175,129 @@ pub mod nfs_file_share {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::StorageGateway::NFSFileShare";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::StorageGateway::NFSFileShare")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::STORAGEGATEWAY_NFS_FILE_SHARE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuditDestinationARN",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BucketRegion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ClientList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultStorageClass",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileShareName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayARN",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GuessMIMETypeEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSEncrypted",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocationARN",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NFSFileShareDefaults",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObjectACL",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReadOnly",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequesterPays",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Squash",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VPCEndpointDNSName",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GatewayARN",
+                "/properties/Role",
+                "/properties/LocationARN",
+                "/properties/BucketRegion",
+                "/properties/VPCEndpointDNSName",
+            ],
+            conditional_create_only: &[],
+            attributes: &["FileShareARN", "FileShareId", "FileShareStatus", "Path"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-storagegateway-nfsfileshare.html",
+        };
     }
 
     impl Resource for NfsFileShare {
@@ -557,7 +679,155 @@ pub mod smb_file_share {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::StorageGateway::SMBFileShare";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::StorageGateway::SMBFileShare")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::STORAGEGATEWAY_SMB_FILE_SHARE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessBasedEnumeration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AdminUserList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuditDestinationARN",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Authentication",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BucketRegion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CacheAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CaseSensitivity",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultStorageClass",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FileShareName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GatewayARN",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GuessMIMETypeEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InvalidUserList",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSEncrypted",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocationARN",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ObjectACL",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OplocksEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReadOnly",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RequesterPays",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SMBACLEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VPCEndpointDNSName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidUserList",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/GatewayARN",
+                "/properties/Role",
+                "/properties/LocationARN",
+                "/properties/BucketRegion",
+                "/properties/VPCEndpointDNSName",
+                "/properties/Authentication",
+            ],
+            conditional_create_only: &[],
+            attributes: &["FileShareARN", "FileShareId", "FileShareStatus", "Path"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-storagegateway-smbfileshare.html",
+        };
     }
 
     impl Resource for SmbFileShare {
@@ -807,7 +1077,71 @@ pub mod tape {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::StorageGateway::Tape";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::StorageGateway::Tape")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::STORAGEGATEWAY_TAPE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GatewayARN",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSEncrypted",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PoolId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TapeBarcode",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TapeSizeInBytes",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Worm",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GatewayARN",
+                "/properties/TapeBarcode",
+                "/properties/TapeSizeInBytes",
+                "/properties/KMSEncrypted",
+                "/properties/KMSKey",
+                "/properties/PoolId",
+                "/properties/Worm",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "TapeARN",
+                "TapeStatus",
+                "TapeCreatedDate",
+                "TapeUsedInBytes",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-storagegateway-tape.html",
+        };
     }
 
     impl Resource for Tape {
@@ -917,7 +1251,48 @@ pub mod tape_pool {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::StorageGateway::TapePool";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::StorageGateway::TapePool")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::STORAGEGATEWAY_TAPE_POOL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PoolName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetentionLockTimeInDays",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetentionLockType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageClass",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/PoolName",
+                "/properties/StorageClass",
+                "/properties/RetentionLockType",
+                "/properties/RetentionLockTimeInDays",
+            ],
+            conditional_create_only: &[],
+            attributes: &["PoolARN", "PoolId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-storagegateway-tapepool.html",
+        };
     }
 
     impl Resource for TapePool {
@@ -1103,7 +1478,81 @@ pub mod volume {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::StorageGateway::Volume";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::StorageGateway::Volume")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::STORAGEGATEWAY_VOLUME;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GatewayARN",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSEncrypted",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KMSKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkInterfaceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceVolumeARN",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeSizeInBytes",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/GatewayARN",
+                "/properties/TargetName",
+                "/properties/NetworkInterfaceId",
+                "/properties/VolumeSizeInBytes",
+                "/properties/SnapshotId",
+                "/properties/SourceVolumeARN",
+                "/properties/KMSEncrypted",
+                "/properties/KMSKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "VolumeARN",
+                "VolumeId",
+                "TargetARN",
+                "VolumeStatus",
+                "VolumeAttachmentStatus",
+                "VolumeType",
+                "VolumeUsedInBytes",
+                "CreatedDate",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-storagegateway-volume.html",
+        };
     }
 
     impl Resource for Volume {

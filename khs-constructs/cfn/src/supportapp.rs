@@ -35,7 +35,21 @@ pub mod account_alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SupportApp::AccountAlias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SupportApp::AccountAlias")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SUPPORTAPP_ACCOUNT_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "AccountAlias",
+                required: true,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountAliasResourceId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-supportapp-accountalias.html",
+        };
     }
 
     impl Resource for AccountAlias {
@@ -161,8 +175,58 @@ pub mod slack_channel_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SupportApp::SlackChannelConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SupportApp::SlackChannelConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SUPPORTAPP_SLACK_CHANNEL_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChannelId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ChannelRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotifyOnAddCorrespondenceToCase",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotifyOnCaseSeverity",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotifyOnCreateOrReopenCase",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotifyOnResolveCase",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TeamId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/TeamId", "/properties/ChannelId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-supportapp-slackchannelconfiguration.html",
+        };
     }
 
     impl Resource for SlackChannelConfiguration {
@@ -253,8 +317,28 @@ pub mod slack_workspace_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SupportApp::SlackWorkspaceConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SupportApp::SlackWorkspaceConfiguration")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::SUPPORTAPP_SLACK_WORKSPACE_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "TeamId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VersionId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/TeamId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-supportapp-slackworkspaceconfiguration.html",
+        };
     }
 
     impl Resource for SlackWorkspaceConfiguration {

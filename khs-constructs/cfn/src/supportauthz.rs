@@ -68,7 +68,54 @@ pub mod support_permit {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SupportAuthZ::SupportPermit";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SupportAuthZ::SupportPermit")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SUPPORTAUTHZ_SUPPORT_PERMIT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Permit",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SigningKeyInfo",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SupportCaseDisplayId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/Permit",
+                "/properties/SigningKeyInfo",
+                "/properties/SupportCaseDisplayId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "PermitId", "Status", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-supportauthz-supportpermit.html",
+        };
     }
 
     impl Resource for SupportPermit {

@@ -84,7 +84,70 @@ pub mod application {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::SystemsManagerSAP::Application";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::SystemsManagerSAP::Application")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::SYSTEMSMANAGERSAP_APPLICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ComponentsInfo",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Credentials",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Instances",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SapInstanceNumber",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Sid",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Credentials",
+                "/properties/Instances",
+                "/properties/SapInstanceNumber",
+                "/properties/Sid",
+                "/properties/DatabaseArn",
+                "/properties/ComponentsInfo",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-systemsmanagersap-application.html",
+        };
     }
 
     impl Resource for Application {

@@ -60,7 +60,43 @@ pub mod adapter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Textract::Adapter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Textract::Adapter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TEXTRACT_ADAPTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdapterName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AutoUpdate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FeatureTypes",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/FeatureTypes"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "AdapterId", "CreationTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-textract-adapter.html",
+        };
     }
 
     impl Resource for Adapter {

@@ -45,7 +45,33 @@ pub mod database {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Timestream::Database";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Timestream::Database")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TIMESTREAM_DATABASE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DatabaseName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-timestream-database.html",
+        };
     }
 
     impl Resource for Database {
@@ -138,7 +164,66 @@ pub mod influx_db_backup {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Timestream::InfluxDBBackup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Timestream::InfluxDBBackup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TIMESTREAM_INFLUX_DB_BACKUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DbResourceId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetentionDays",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/DbResourceId",
+                "/properties/RetentionDays",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Id",
+                "Status",
+                "Type",
+                "CreatedAt",
+                "ExpiresAfter",
+                "EngineType",
+                "DeploymentType",
+                "KmsKeyId",
+                "ClusterConfiguration",
+                "DbParameterGroupId",
+                "DbInstanceType",
+                "LogDeliveryConfiguration",
+                "FailoverMode",
+                "DbStorageType",
+                "AllocatedStorage",
+                "VpcSubnetIds",
+                "VpcSecurityGroupIds",
+                "PubliclyAccessible",
+                "Port",
+                "NetworkType",
+                "InfluxAuthParametersSecretArn",
+                "MaintenanceSchedule",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-timestream-influxdbbackup.html",
+        };
     }
 
     impl Resource for InfluxDbBackup {
@@ -417,7 +502,135 @@ pub mod influx_db_cluster {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Timestream::InfluxDBCluster";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Timestream::InfluxDBCluster")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TIMESTREAM_INFLUX_DB_CLUSTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllocatedStorage",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Bucket",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DbInstanceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DbParameterGroupIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DbStorageType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "FailoverMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogDeliveryConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceSchedule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Organization",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Password",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PubliclyAccessible",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Username",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSecurityGroupIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSubnetIds",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Username",
+                "/properties/Password",
+                "/properties/Organization",
+                "/properties/Bucket",
+                "/properties/VpcSubnetIds",
+                "/properties/VpcSecurityGroupIds",
+                "/properties/PubliclyAccessible",
+                "/properties/DbStorageType",
+                "/properties/AllocatedStorage",
+                "/properties/DeploymentType",
+                "/properties/NetworkType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Status",
+                "Arn",
+                "Id",
+                "Endpoint",
+                "ReaderEndpoint",
+                "InfluxAuthParametersSecretArn",
+                "EngineType",
+                "NextMaintenanceTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-timestream-influxdbcluster.html",
+        };
     }
 
     impl Resource for InfluxDbCluster {
@@ -848,7 +1061,127 @@ pub mod influx_db_instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Timestream::InfluxDBInstance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Timestream::InfluxDBInstance")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TIMESTREAM_INFLUX_DB_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllocatedStorage",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Bucket",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DbInstanceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DbParameterGroupIdentifier",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DbStorageType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeploymentType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogDeliveryConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceSchedule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Organization",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Password",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PubliclyAccessible",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Username",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSecurityGroupIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcSubnetIds",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Username",
+                "/properties/Password",
+                "/properties/Organization",
+                "/properties/Bucket",
+                "/properties/VpcSubnetIds",
+                "/properties/VpcSecurityGroupIds",
+                "/properties/PubliclyAccessible",
+                "/properties/NetworkType",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Status",
+                "Arn",
+                "Id",
+                "AvailabilityZone",
+                "Endpoint",
+                "SecondaryAvailabilityZone",
+                "InfluxAuthParametersSecretArn",
+                "NextMaintenanceTime",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-timestream-influxdbinstance.html",
+        };
     }
 
     impl Resource for InfluxDbInstance {
@@ -1224,7 +1557,87 @@ pub mod scheduled_query {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Timestream::ScheduledQuery";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Timestream::ScheduledQuery")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TIMESTREAM_SCHEDULED_QUERY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ClientToken",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ErrorReportConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NotificationConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "QueryString",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduleConfiguration",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduledQueryExecutionRoleArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ScheduledQueryName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TargetConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ScheduledQueryName",
+                "/properties/QueryString",
+                "/properties/ScheduleConfiguration",
+                "/properties/NotificationConfiguration",
+                "/properties/ScheduledQueryExecutionRoleArn",
+                "/properties/TargetConfiguration",
+                "/properties/ErrorReportConfiguration",
+                "/properties/KmsKeyId",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "SQName",
+                "SQQueryString",
+                "SQScheduleConfiguration",
+                "SQNotificationConfiguration",
+                "SQScheduledQueryExecutionRoleArn",
+                "SQTargetConfiguration",
+                "SQErrorReportConfiguration",
+                "SQKmsKeyId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-timestream-scheduledquery.html",
+        };
     }
 
     impl Resource for ScheduledQuery {
@@ -1840,7 +2253,48 @@ pub mod table {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Timestream::Table";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Timestream::Table")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TIMESTREAM_TABLE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DatabaseName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MagneticStoreWriteProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RetentionProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schema",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TableName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DatabaseName", "/properties/TableName"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Name"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-timestream-table.html",
+        };
     }
 
     impl Resource for Table {

@@ -51,7 +51,38 @@ pub mod call_analytics_category {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transcribe::CallAnalyticsCategory";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transcribe::CallAnalyticsCategory")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSCRIBE_CALL_ANALYTICS_CATEGORY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CategoryName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InputType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rules",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/CategoryName", "/properties/InputType"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreateTime", "LastUpdateTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transcribe-callanalyticscategory.html",
+        };
     }
 
     impl Resource for CallAnalyticsCategory {
@@ -513,7 +544,38 @@ pub mod medical_vocabulary {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transcribe::MedicalVocabulary";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transcribe::MedicalVocabulary")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSCRIBE_MEDICAL_VOCABULARY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "LanguageCode",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VocabularyFileUri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VocabularyName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/VocabularyName", "/properties/LanguageCode"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transcribe-medicalvocabulary.html",
+        };
     }
 
     impl Resource for MedicalVocabulary {
@@ -786,7 +848,48 @@ pub mod vocabulary {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transcribe::Vocabulary";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transcribe::Vocabulary")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSCRIBE_VOCABULARY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataAccessRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LanguageCode",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Phrases",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VocabularyFileUri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VocabularyName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/VocabularyName", "/properties/LanguageCode"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "VocabularyState", "LastModifiedTime"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transcribe-vocabulary.html",
+        };
     }
 
     impl Resource for Vocabulary {
@@ -1384,7 +1487,51 @@ pub mod vocabulary_filter {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transcribe::VocabularyFilter";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transcribe::VocabularyFilter")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSCRIBE_VOCABULARY_FILTER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DataAccessRoleArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LanguageCode",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VocabularyFilterFileUri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VocabularyFilterName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Words",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/VocabularyFilterName",
+                "/properties/LanguageCode",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transcribe-vocabularyfilter.html",
+        };
     }
 
     impl Resource for VocabularyFilter {

@@ -106,7 +106,73 @@ pub mod agreement {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transfer::Agreement";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transfer::Agreement")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSFER_AGREEMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessRole",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BaseDirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomDirectories",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnforceMessageSigning",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LocalProfileId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PartnerProfileId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreserveFilename",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Status",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ServerId"],
+            conditional_create_only: &[],
+            attributes: &["AgreementId", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transfer-agreement.html",
+        };
     }
 
     impl Resource for Agreement {
@@ -348,7 +414,70 @@ pub mod certificate {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transfer::Certificate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transfer::Certificate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSFER_CERTIFICATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActiveDate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Certificate",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateChain",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InactiveDate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Usage",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Certificate",
+                "/properties/CertificateChain",
+                "/properties/PrivateKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CertificateId",
+                "Status",
+                "Type",
+                "Serial",
+                "NotAfterDate",
+                "NotBeforeDate",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transfer-certificate.html",
+        };
     }
 
     impl Resource for Certificate {
@@ -530,7 +659,74 @@ pub mod connector {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transfer::Connector";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transfer::Connector")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSFER_CONNECTOR;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessRole",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "As2Config",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EgressConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EgressType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityPolicyName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SftpConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Url",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "ConnectorId",
+                "ServiceManagedEgressIpAddresses",
+                "Status",
+                "ErrorMessage",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transfer-connector.html",
+        };
     }
 
     impl Resource for Connector {
@@ -1082,7 +1278,55 @@ pub mod host_key {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transfer::HostKey";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transfer::HostKey")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSFER_HOST_KEY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HostKeyBody",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StorageType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ServerId", "/properties/HostKeyBody"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "HostKeyId",
+                "HostKeyFingerprint",
+                "Type",
+                "DateImported",
+                "SecretId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transfer-hostkey.html",
+        };
     }
 
     impl Resource for HostKey {
@@ -1220,7 +1464,38 @@ pub mod profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transfer::Profile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transfer::Profile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSFER_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "As2Id",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ProfileType"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "ProfileId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transfer-profile.html",
+        };
     }
 
     impl Resource for Profile {
@@ -1419,7 +1694,117 @@ pub mod server {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transfer::Server";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transfer::Server")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSFER_SERVER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Certificate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CreateWithHostKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Domain",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointDetails",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderDetails",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LoggingRole",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PostAuthenticationLoginBanner",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PreAuthenticationLoginBanner",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtocolDetails",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocols",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "S3StorageOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityPolicyName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StructuredLogDestinations",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkflowDetails",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Domain"],
+            conditional_create_only: &[
+                "/properties/EndpointDetails",
+                "/properties/EndpointDetails/AddressAllocationIds",
+                "/properties/IpAddressType",
+            ],
+            attributes: &[
+                "Arn",
+                "As2ServiceManagedEgressIpAddresses",
+                "ServerId",
+                "State",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transfer-server.html",
+        };
     }
 
     impl Resource for Server {
@@ -2101,7 +2486,68 @@ pub mod user {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transfer::User";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transfer::User")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSFER_USER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "HomeDirectory",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HomeDirectoryMappings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "HomeDirectoryType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PosixProfile",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Role",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SshPublicKeys",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ServerId", "/properties/UserName"],
+            conditional_create_only: &[],
+            attributes: &["Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transfer-user.html",
+        };
     }
 
     impl Resource for User {
@@ -2338,7 +2784,63 @@ pub mod web_app {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transfer::WebApp";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transfer::WebApp")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSFER_WEB_APP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessEndpoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointDetails",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderDetails",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WebAppCustomization",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WebAppEndpointPolicy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WebAppUnits",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/WebAppEndpointPolicy",
+                "/properties/IdentityProviderDetails/InstanceArn",
+                "/properties/EndpointDetails/Vpc/VpcId",
+                "/properties/EndpointDetails/Vpc/SecurityGroupIds",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "WebAppId",
+                "IdentityProviderDetails.ApplicationArn",
+                "VpcEndpointId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transfer-webapp.html",
+        };
     }
 
     impl Resource for WebApp {
@@ -2595,7 +3097,42 @@ pub mod workflow {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Transfer::Workflow";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Transfer::Workflow")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSFER_WORKFLOW;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OnExceptionSteps",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Steps",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Steps",
+                "/properties/OnExceptionSteps",
+                "/properties/Description",
+            ],
+            conditional_create_only: &[],
+            attributes: &["WorkflowId", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-transfer-workflow.html",
+        };
     }
 
     impl Resource for Workflow {

@@ -60,7 +60,58 @@ pub mod parallel_data {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Translate::ParallelData";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Translate::ParallelData")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSLATE_PARALLEL_DATA;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ParallelDataConfig",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Description",
+                "/properties/EncryptionKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Status",
+                "SourceLanguageCode",
+                "TargetLanguageCodes",
+                "ImportedDataSize",
+                "ImportedRecordCount",
+                "FailedRecordCount",
+                "SkippedRecordCount",
+                "CreatedAt",
+                "LastUpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-translate-paralleldata.html",
+        };
     }
 
     impl Resource for ParallelData {
@@ -329,7 +380,58 @@ pub mod terminology {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Translate::Terminology";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Translate::Terminology")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::TRANSLATE_TERMINOLOGY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MergeStrategy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TerminologyData",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/EncryptionKey"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "SourceLanguageCode",
+                "TargetLanguageCodes",
+                "SizeBytes",
+                "TermCount",
+                "CreatedAt",
+                "LastUpdatedAt",
+                "Directionality",
+                "Format",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-translate-terminology.html",
+        };
     }
 
     impl Resource for Terminology {

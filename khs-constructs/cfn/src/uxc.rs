@@ -45,7 +45,33 @@ pub mod account_customization {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::UXC::AccountCustomization";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::UXC::AccountCustomization")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::UXC_ACCOUNT_CUSTOMIZATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountColor",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VisibleRegions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VisibleServices",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-uxc-accountcustomization.html",
+        };
     }
 
     impl Resource for AccountCustomization {

@@ -35,7 +35,7 @@ use serde_json::{Map, Value as Json};
 use khs_core::error::{Error, Result};
 use khs_core::path::ConstructPath;
 
-use crate::registry::SPECS;
+use crate::registry::index_of;
 use crate::validate_data::SCHEMAS;
 
 /// How many allowed values a message lists before it abbreviates.
@@ -119,9 +119,7 @@ fn apply_at(at: &[&str], value: &Json, here: &mut At, f: &mut dyn FnMut(&Json, &
 /// JSON, parsed anew on each call; `None` for types the registry does not
 /// know. Synthesis does not use it: it checks against the compiled form.
 pub fn schema(type_name: &str) -> Option<Json> {
-    let index = SPECS
-        .binary_search_by(|s| s.type_name.cmp(type_name))
-        .ok()?;
+    let index = index_of(type_name)?;
     serde_json::from_str(SCHEMAS.get(index)?).ok()
 }
 
@@ -135,9 +133,7 @@ pub fn compiles(type_name: &str) -> bool {
 /// first use; `None` for types the registry does not know.
 fn compiled_of(type_name: &str) -> Option<&'static Compiled> {
     static COMPILED: OnceLock<Vec<OnceLock<Option<Compiled>>>> = OnceLock::new();
-    let index = SPECS
-        .binary_search_by(|s| s.type_name.cmp(type_name))
-        .ok()?;
+    let index = index_of(type_name)?;
     let cells = COMPILED.get_or_init(|| (0..SCHEMAS.len()).map(|_| OnceLock::new()).collect());
     cells
         .get(index)?

@@ -51,7 +51,33 @@ pub mod identity_source {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VerifiedPermissions::IdentitySource";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VerifiedPermissions::IdentitySource")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VERIFIEDPERMISSIONS_IDENTITY_SOURCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyStoreId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrincipalEntityType",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PolicyStoreId"],
+            conditional_create_only: &[],
+            attributes: &["Details", "IdentitySourceId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-verifiedpermissions-identitysource.html",
+        };
     }
 
     impl Resource for IdentitySource {
@@ -136,7 +162,33 @@ pub mod policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VerifiedPermissions::Policy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VerifiedPermissions::Policy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VERIFIEDPERMISSIONS_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Definition",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyStoreId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/PolicyStoreId"],
+            conditional_create_only: &[],
+            attributes: &["PolicyId", "PolicyType"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-verifiedpermissions-policy.html",
+        };
     }
 
     impl Resource for Policy {
@@ -238,7 +290,48 @@ pub mod policy_store {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VerifiedPermissions::PolicyStore";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VerifiedPermissions::PolicyStore")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VERIFIEDPERMISSIONS_POLICY_STORE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EncryptionSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Schema",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ValidationSettings",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["Arn", "PolicyStoreId", "EncryptionState"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-verifiedpermissions-policystore.html",
+        };
     }
 
     impl Resource for PolicyStore {
@@ -430,8 +523,28 @@ pub mod policy_store_alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VerifiedPermissions::PolicyStoreAlias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VerifiedPermissions::PolicyStoreAlias")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::VERIFIEDPERMISSIONS_POLICY_STORE_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AliasName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyStoreId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/AliasName", "/properties/PolicyStoreId"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-verifiedpermissions-policystorealias.html",
+        };
     }
 
     impl Resource for PolicyStoreAlias {
@@ -511,7 +624,38 @@ pub mod policy_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VerifiedPermissions::PolicyTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VerifiedPermissions::PolicyTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VERIFIEDPERMISSIONS_POLICY_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyStoreId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Statement",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PolicyStoreId"],
+            conditional_create_only: &[],
+            attributes: &["PolicyTemplateId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-verifiedpermissions-policytemplate.html",
+        };
     }
 
     impl Resource for PolicyTemplate {

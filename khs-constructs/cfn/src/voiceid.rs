@@ -54,7 +54,38 @@ pub mod domain {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VoiceID::Domain";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VoiceID::Domain")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VOICEID_DOMAIN;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerSideEncryptionConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["DomainId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-voiceid-domain.html",
+        };
     }
 
     impl Resource for Domain {

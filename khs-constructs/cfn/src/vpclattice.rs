@@ -56,7 +56,38 @@ pub mod access_log_subscription {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::AccessLogSubscription";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::AccessLogSubscription")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VPCLATTICE_ACCESS_LOG_SUBSCRIPTION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DestinationArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceNetworkLogType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ResourceIdentifier"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "ResourceArn", "ResourceId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-accesslogsubscription.html",
+        };
     }
 
     impl Resource for AccessLogSubscription {
@@ -172,7 +203,28 @@ pub mod auth_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::AuthPolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::AuthPolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VPCLATTICE_AUTH_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceIdentifier"],
+            conditional_create_only: &[],
+            attributes: &["State"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-authpolicy.html",
+        };
     }
 
     impl Resource for AuthPolicy {
@@ -245,7 +297,28 @@ pub mod domain_verification {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::DomainVerification";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::DomainVerification")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VPCLATTICE_DOMAIN_VERIFICATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DomainName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/DomainName"],
+            conditional_create_only: &[],
+            attributes: &["TxtMethodConfig", "Status", "Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-domainverification.html",
+        };
     }
 
     impl Resource for DomainVerification {
@@ -358,7 +431,53 @@ pub mod listener {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::Listener";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::Listener")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VPCLATTICE_LISTENER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultAction",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Port",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Protocol",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ServiceIdentifier",
+                "/properties/Name",
+                "/properties/Port",
+                "/properties/Protocol",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id", "ServiceArn", "ServiceId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-listener.html",
+        };
     }
 
     impl Resource for Listener {
@@ -638,7 +757,91 @@ pub mod resource_configuration {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::ResourceConfiguration";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::ResourceConfiguration")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VPCLATTICE_RESOURCE_CONFIGURATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AllowAssociationToSharableServiceNetwork",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomDomainName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DomainVerificationId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupDomain",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortRanges",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProtocolType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceConfigurationAuthType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceConfigurationDefinition",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceConfigurationGroupId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceConfigurationType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceGatewayId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ResourceGatewayId",
+                "/properties/ResourceConfigurationType",
+                "/properties/ProtocolType",
+                "/properties/ResourceConfigurationAuthType",
+                "/properties/CustomDomainName",
+                "/properties/GroupDomain",
+                "/properties/DomainVerificationId",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-resourceconfiguration.html",
+        };
     }
 
     impl Resource for ResourceConfiguration {
@@ -855,7 +1058,64 @@ pub mod resource_gateway {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::ResourceGateway";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::ResourceGateway")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VPCLATTICE_RESOURCE_GATEWAY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IpAddressType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Ipv4AddressesPerEni",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceConfigDnsResolution",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcIdentifier",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/VpcIdentifier",
+                "/properties/SubnetIds",
+                "/properties/IpAddressType",
+                "/properties/Name",
+                "/properties/ResourceConfigDnsResolution",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-resourcegateway.html",
+        };
     }
 
     impl Resource for ResourceGateway {
@@ -992,7 +1252,28 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VPCLATTICE_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Policy",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceArn"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {
@@ -1082,7 +1363,57 @@ pub mod rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::Rule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::Rule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VPCLATTICE_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Action",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ListenerIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Match",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Priority",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ListenerIdentifier",
+                "/properties/ServiceIdentifier",
+                "/properties/Name",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-rule.html",
+        };
     }
 
     impl Resource for Rule {
@@ -1457,7 +1788,61 @@ pub mod service {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::Service";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::Service")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VPCLATTICE_SERVICE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomDomainName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DnsEntry",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdleTimeoutSeconds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/CustomDomainName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "DnsEntry.DomainName",
+                "DnsEntry.HostedZoneId",
+                "Id",
+                "LastUpdatedAt",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-service.html",
+        };
     }
 
     impl Resource for Service {
@@ -1618,7 +2003,38 @@ pub mod service_network {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::ServiceNetwork";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::ServiceNetwork")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VPCLATTICE_SERVICE_NETWORK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AuthType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SharingConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name", "/properties/SharingConfig"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "Id", "LastUpdatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-servicenetwork.html",
+        };
     }
 
     impl Resource for ServiceNetwork {
@@ -1762,8 +2178,42 @@ pub mod service_network_resource_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::ServiceNetworkResourceAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::ServiceNetworkResourceAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::VPCLATTICE_SERVICE_NETWORK_RESOURCE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "PrivateDnsEnabled",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ResourceConfigurationId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceNetworkId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ResourceConfigurationId",
+                "/properties/ServiceNetworkId",
+                "/properties/PrivateDnsEnabled",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id", "Arn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-servicenetworkresourceassociation.html",
+        };
     }
 
     impl Resource for ServiceNetworkResourceAssociation {
@@ -1853,8 +2303,54 @@ pub mod service_network_service_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::ServiceNetworkServiceAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::ServiceNetworkServiceAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::VPCLATTICE_SERVICE_NETWORK_SERVICE_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DnsEntry",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceNetworkIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/ServiceNetworkIdentifier",
+                "/properties/ServiceIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "DnsEntry.DomainName",
+                "DnsEntry.HostedZoneId",
+                "Id",
+                "ServiceNetworkArn",
+                "ServiceNetworkId",
+                "ServiceNetworkName",
+                "ServiceArn",
+                "ServiceId",
+                "ServiceName",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-servicenetworkserviceassociation.html",
+        };
     }
 
     impl Resource for ServiceNetworkServiceAssociation {
@@ -2026,8 +2522,60 @@ pub mod service_network_vpc_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::ServiceNetworkVpcAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::ServiceNetworkVpcAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::VPCLATTICE_SERVICE_NETWORK_VPC_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DnsOptions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrivateDnsEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServiceNetworkIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcIdentifier",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ServiceNetworkIdentifier",
+                "/properties/VpcIdentifier",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedAt",
+                "Id",
+                "ServiceNetworkArn",
+                "ServiceNetworkId",
+                "ServiceNetworkName",
+                "Status",
+                "VpcId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-servicenetworkvpcassociation.html",
+        };
     }
 
     impl Resource for ServiceNetworkVpcAssociation {
@@ -2218,7 +2766,52 @@ pub mod target_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::VpcLattice::TargetGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::VpcLattice::TargetGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::VPCLATTICE_TARGET_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Config",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Targets",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Name",
+                "/properties/Type",
+                "/properties/Config/Port",
+                "/properties/Config/IpAddressType",
+                "/properties/Config/Protocol",
+                "/properties/Config/ProtocolVersion",
+                "/properties/Config/VpcIdentifier",
+                "/properties/Config/LambdaEventStructureVersion",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Arn", "CreatedAt", "Id", "LastUpdatedAt", "Status"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-vpclattice-targetgroup.html",
+        };
     }
 
     impl Resource for TargetGroup {

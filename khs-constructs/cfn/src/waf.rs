@@ -41,7 +41,28 @@ pub mod byte_match_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAF::ByteMatchSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAF::ByteMatchSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAF_BYTE_MATCH_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ByteMatchTuples",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-waf-bytematchset.html",
+        };
     }
 
     impl Resource for ByteMatchSet {
@@ -186,7 +207,28 @@ pub mod ip_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAF::IPSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAF::IPSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAF_IP_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IPSetDescriptors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-waf-ipset.html",
+        };
     }
 
     impl Resource for IpSet {
@@ -304,7 +346,33 @@ pub mod rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAF::Rule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAF::Rule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAF_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MetricName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Predicates",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MetricName", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-waf-rule.html",
+        };
     }
 
     impl Resource for Rule {
@@ -415,7 +483,28 @@ pub mod size_constraint_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAF::SizeConstraintSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAF::SizeConstraintSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAF_SIZE_CONSTRAINT_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SizeConstraints",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-waf-sizeconstraintset.html",
+        };
     }
 
     impl Resource for SizeConstraintSet {
@@ -557,7 +646,28 @@ pub mod sql_injection_match_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAF::SqlInjectionMatchSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAF::SqlInjectionMatchSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAF_SQL_INJECTION_MATCH_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SqlInjectionMatchTuples",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-waf-sqlinjectionmatchset.html",
+        };
     }
 
     impl Resource for SqlInjectionMatchSet {
@@ -697,7 +807,38 @@ pub mod web_acl {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAF::WebACL";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAF::WebACL")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAF_WEB_ACL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultAction",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rules",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MetricName", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-waf-webacl.html",
+        };
     }
 
     impl Resource for WebAcl {
@@ -815,7 +956,28 @@ pub mod xss_match_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAF::XssMatchSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAF::XssMatchSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAF_XSS_MATCH_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "XssMatchTuples",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-waf-xssmatchset.html",
+        };
     }
 
     impl Resource for XssMatchSet {

@@ -41,7 +41,28 @@ pub mod byte_match_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAFRegional::ByteMatchSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAFRegional::ByteMatchSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAFREGIONAL_BYTE_MATCH_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ByteMatchTuples",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafregional-bytematchset.html",
+        };
     }
 
     impl Resource for ByteMatchSet {
@@ -189,7 +210,28 @@ pub mod geo_match_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAFRegional::GeoMatchSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAFRegional::GeoMatchSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAFREGIONAL_GEO_MATCH_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GeoMatchConstraints",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafregional-geomatchset.html",
+        };
     }
 
     impl Resource for GeoMatchSet {
@@ -293,7 +335,28 @@ pub mod ip_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAFRegional::IPSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAFRegional::IPSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAFREGIONAL_IP_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IPSetDescriptors",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafregional-ipset.html",
+        };
     }
 
     impl Resource for IpSet {
@@ -423,7 +486,47 @@ pub mod rate_based_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAFRegional::RateBasedRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAFRegional::RateBasedRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAFREGIONAL_RATE_BASED_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MatchPredicates",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RateKey",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RateLimit",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/MetricName",
+                "/properties/RateKey",
+                "/properties/Name",
+            ],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafregional-ratebasedrule.html",
+        };
     }
 
     impl Resource for RateBasedRule {
@@ -534,7 +637,28 @@ pub mod regex_pattern_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAFRegional::RegexPatternSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAFRegional::RegexPatternSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAFREGIONAL_REGEX_PATTERN_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RegexPatternStrings",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafregional-regexpatternset.html",
+        };
     }
 
     impl Resource for RegexPatternSet {
@@ -621,7 +745,33 @@ pub mod rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAFRegional::Rule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAFRegional::Rule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAFREGIONAL_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MetricName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Predicates",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MetricName", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafregional-rule.html",
+        };
     }
 
     impl Resource for Rule {
@@ -731,7 +881,28 @@ pub mod size_constraint_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAFRegional::SizeConstraintSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAFRegional::SizeConstraintSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAFREGIONAL_SIZE_CONSTRAINT_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SizeConstraints",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafregional-sizeconstraintset.html",
+        };
     }
 
     impl Resource for SizeConstraintSet {
@@ -873,7 +1044,28 @@ pub mod sql_injection_match_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAFRegional::SqlInjectionMatchSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAFRegional::SqlInjectionMatchSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAFREGIONAL_SQL_INJECTION_MATCH_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SqlInjectionMatchTuples",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafregional-sqlinjectionmatchset.html",
+        };
     }
 
     impl Resource for SqlInjectionMatchSet {
@@ -1013,7 +1205,38 @@ pub mod web_acl {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAFRegional::WebACL";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAFRegional::WebACL")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAFREGIONAL_WEB_ACL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DefaultAction",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MetricName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Rules",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MetricName", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafregional-webacl.html",
+        };
     }
 
     impl Resource for WebAcl {
@@ -1140,7 +1363,28 @@ pub mod web_acl_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAFRegional::WebACLAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAFRegional::WebACLAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAFREGIONAL_WEB_ACL_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ResourceArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WebACLId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ResourceArn", "/properties/WebACLId"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafregional-webaclassociation.html",
+        };
     }
 
     impl Resource for WebAclAssociation {
@@ -1213,7 +1457,28 @@ pub mod xss_match_set {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WAFRegional::XssMatchSet";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WAFRegional::XssMatchSet")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WAFREGIONAL_XSS_MATCH_SET;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "XssMatchTuples",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &["Id"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafregional-xssmatchset.html",
+        };
     }
 
     impl Resource for XssMatchSet {

@@ -61,7 +61,47 @@ pub mod agent_context {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WellArchitected::AgentContext";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WellArchitected::AgentContext")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WELLARCHITECTED_AGENT_CONTEXT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContextType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Title",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ProfileArn", "/properties/ContextType"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Id",
+                "ApplicationType",
+                "Criticality",
+                "CreatedBy",
+                "CreatedAt",
+                "LastModifiedBy",
+                "LastModifiedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wellarchitected-agentcontext.html",
+        };
     }
 
     impl Resource for AgentContext {
@@ -212,7 +252,45 @@ pub mod agent_goal {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WellArchitected::AgentGoal";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WellArchitected::AgentGoal")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WELLARCHITECTED_AGENT_GOAL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Pillars",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Title",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ProfileArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "Id",
+                "CreatedBy",
+                "CreatedAt",
+                "LastModifiedBy",
+                "LastModifiedAt",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wellarchitected-agentgoal.html",
+        };
     }
 
     impl Resource for AgentGoal {
@@ -399,7 +477,69 @@ pub mod agent_profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WellArchitected::AgentProfile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WellArchitected::AgentProfile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WELLARCHITECTED_AGENT_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AggregationConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BusinessOverview",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeletionProtection",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ExecutionRoleArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Pillars",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Arn",
+                "CreatedBy",
+                "CreatedAt",
+                "LastModifiedBy",
+                "LastModifiedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wellarchitected-agentprofile.html",
+        };
     }
 
     impl Resource for AgentProfile {
@@ -568,7 +708,33 @@ pub mod lens {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WellArchitected::Lens";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WellArchitected::Lens")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WELLARCHITECTED_LENS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "JSONString",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LensVersion",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/JSONString", "/properties/LensVersion"],
+            conditional_create_only: &[],
+            attributes: &["LensArn", "LensId", "Name", "Description", "Owner"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wellarchitected-lens.html",
+        };
     }
 
     impl Resource for Lens {
@@ -712,7 +878,44 @@ pub mod profile {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WellArchitected::Profile";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WellArchitected::Profile")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WELLARCHITECTED_PROFILE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ProfileDescription",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ProfileQuestions",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ProfileName"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ProfileArn",
+                "ProfileVersion",
+                "Owner",
+                "CreatedAt",
+                "UpdatedAt",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wellarchitected-profile.html",
+        };
     }
 
     impl Resource for Profile {
@@ -853,7 +1056,43 @@ pub mod review_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WellArchitected::ReviewTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WellArchitected::ReviewTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WELLARCHITECTED_REVIEW_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Lenses",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Notes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateName",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Lenses"],
+            conditional_create_only: &[],
+            attributes: &["TemplateArn", "Owner", "UpdatedAt", "UpdateStatus"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wellarchitected-reviewtemplate.html",
+        };
     }
 
     impl Resource for ReviewTemplate {
@@ -1055,7 +1294,88 @@ pub mod workload {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WellArchitected::Workload";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WellArchitected::Workload")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WELLARCHITECTED_WORKLOAD;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccountIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ArchitecturalDesign",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AwsRegions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DiscoveryConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Environment",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Industry",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IndustryType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Lenses",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NonAwsRegions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Notes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ReviewOwner",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkloadName",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/Lenses"],
+            conditional_create_only: &[],
+            attributes: &["WorkloadArn", "WorkloadId", "ImprovementStatus"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wellarchitected-workload.html",
+        };
     }
 
     impl Resource for Workload {

@@ -42,7 +42,34 @@ pub mod network {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wickr::Network";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wickr::Network")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WICKR_NETWORK;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AccessLevel",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkName",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/AccessLevel"],
+            conditional_create_only: &[],
+            attributes: &[
+                "NetworkArn",
+                "NetworkId",
+                "AwsAccountId",
+                "Standing",
+                "MigrationState",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wickr-network.html",
+        };
     }
 
     impl Resource for Network {

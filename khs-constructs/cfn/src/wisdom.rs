@@ -66,7 +66,58 @@ pub mod ai_agent {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::AIAgent";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::AIAgent")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_AI_AGENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssistantId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Configuration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AssistantId",
+                "/properties/Name",
+                "/properties/Tags",
+                "/properties/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AIAgentArn",
+                "AIAgentId",
+                "AssistantArn",
+                "ModifiedTimeSeconds",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-aiagent.html",
+        };
     }
 
     impl Resource for AiAgent {
@@ -226,7 +277,42 @@ pub mod ai_agent_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::AIAgentVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::AIAgentVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_AI_AGENT_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AIAgentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssistantId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModifiedTimeSeconds",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AssistantId",
+                "/properties/AIAgentId",
+                "/properties/ModifiedTimeSeconds",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AIAgentVersionId",
+                "AIAgentArn",
+                "AssistantArn",
+                "VersionNumber",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-aiagentversion.html",
+        };
     }
 
     impl Resource for AiAgentVersion {
@@ -387,7 +473,82 @@ pub mod ai_guardrail {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::AIGuardrail";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::AIGuardrail")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_AI_GUARDRAIL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssistantId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockedInputMessaging",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BlockedOutputsMessaging",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentPolicyConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContextualGroundingPolicyConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SensitiveInformationPolicyConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TopicPolicyConfig",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WordPolicyConfig",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AssistantId",
+                "/properties/Name",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AIGuardrailArn",
+                "AIGuardrailId",
+                "AssistantArn",
+                "ModifiedTimeSeconds",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-aiguardrail.html",
+        };
     }
 
     impl Resource for AiGuardrail {
@@ -1128,7 +1289,42 @@ pub mod ai_guardrail_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::AIGuardrailVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::AIGuardrailVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_AI_GUARDRAIL_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AIGuardrailId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssistantId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModifiedTimeSeconds",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AssistantId",
+                "/properties/AIGuardrailId",
+                "/properties/ModifiedTimeSeconds",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AIGuardrailVersionId",
+                "AIGuardrailArn",
+                "AssistantArn",
+                "VersionNumber",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-aiguardrailversion.html",
+        };
     }
 
     impl Resource for AiGuardrailVersion {
@@ -1257,7 +1453,75 @@ pub mod ai_prompt {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::AIPrompt";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::AIPrompt")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_AI_PROMPT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApiFormat",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssistantId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModelId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TemplateType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/ApiFormat",
+                "/properties/AssistantId",
+                "/properties/Name",
+                "/properties/Tags",
+                "/properties/TemplateType",
+                "/properties/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AIPromptArn",
+                "AIPromptId",
+                "AssistantArn",
+                "ModifiedTimeSeconds",
+            ],
+            tags: khs_core::resource::TagStyle::Map,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-aiprompt.html",
+        };
     }
 
     impl Resource for AiPrompt {
@@ -1489,7 +1753,42 @@ pub mod ai_prompt_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::AIPromptVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::AIPromptVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_AI_PROMPT_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AIPromptId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssistantId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ModifiedTimeSeconds",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AssistantId",
+                "/properties/AIPromptId",
+                "/properties/ModifiedTimeSeconds",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AIPromptArn",
+                "AIPromptVersionId",
+                "AssistantArn",
+                "VersionNumber",
+            ],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-aipromptversion.html",
+        };
     }
 
     impl Resource for AiPromptVersion {
@@ -1596,7 +1895,49 @@ pub mod assistant {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::Assistant";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::Assistant")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_ASSISTANT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerSideEncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Type",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Description",
+                "/properties/Name",
+                "/properties/ServerSideEncryptionConfiguration",
+                "/properties/Tags",
+                "/properties/Type",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AssistantId", "AssistantArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-assistant.html",
+        };
     }
 
     impl Resource for Assistant {
@@ -1726,7 +2067,47 @@ pub mod assistant_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::AssistantAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::AssistantAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_ASSISTANT_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AssistantId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Association",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssociationType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/Association",
+                "/properties/AssociationType",
+                "/properties/AssistantId",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AssistantAssociationId",
+                "AssistantAssociationArn",
+                "AssistantArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-assistantassociation.html",
+        };
     }
 
     impl Resource for AssistantAssociation {
@@ -1875,7 +2256,61 @@ pub mod content {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::Content";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::Content")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_CONTENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "KnowledgeBaseId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Metadata",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "OverrideLinkOutUri",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Title",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UploadId",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KnowledgeBaseId", "/properties/Name"],
+            conditional_create_only: &[],
+            attributes: &[
+                "ContentArn",
+                "ContentId",
+                "ContentType",
+                "KnowledgeBaseArn",
+                "LinkOutUri",
+                "RevisionId",
+                "Status",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-content.html",
+        };
     }
 
     impl Resource for Content {
@@ -2004,7 +2439,54 @@ pub mod content_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::ContentAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::ContentAssociation")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_CONTENT_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Association",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AssociationType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KnowledgeBaseId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/KnowledgeBaseId",
+                "/properties/ContentId",
+                "/properties/AssociationType",
+                "/properties/Association",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "ContentAssociationArn",
+                "ContentAssociationId",
+                "ContentArn",
+                "KnowledgeBaseArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-contentassociation.html",
+        };
     }
 
     impl Resource for ContentAssociation {
@@ -2200,7 +2682,65 @@ pub mod knowledge_base {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::KnowledgeBase";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::KnowledgeBase")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_KNOWLEDGE_BASE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KnowledgeBaseType",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RenderingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ServerSideEncryptionConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SourceConfiguration",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VectorIngestionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/Description",
+                "/properties/KnowledgeBaseType",
+                "/properties/Name",
+                "/properties/ServerSideEncryptionConfiguration",
+                "/properties/SourceConfiguration",
+                "/properties/Tags",
+            ],
+            conditional_create_only: &[],
+            attributes: &["KnowledgeBaseId", "KnowledgeBaseArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-knowledgebase.html",
+        };
     }
 
     impl Resource for KnowledgeBase {
@@ -2719,7 +3259,72 @@ pub mod message_template {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::MessageTemplate";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::MessageTemplate")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_MESSAGE_TEMPLATE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ChannelSubtype",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DefaultAttributes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KnowledgeBaseArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Language",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MessageTemplateAttachments",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KnowledgeBaseArn", "/properties/ChannelSubtype"],
+            conditional_create_only: &[],
+            attributes: &[
+                "MessageTemplateId",
+                "MessageTemplateArn",
+                "MessageTemplateContentSha256",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-messagetemplate.html",
+        };
     }
 
     impl Resource for MessageTemplate {
@@ -3452,7 +4057,28 @@ pub mod message_template_version {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::MessageTemplateVersion";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::MessageTemplateVersion")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_MESSAGE_TEMPLATE_VERSION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "MessageTemplateArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MessageTemplateContentSha256",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/MessageTemplateArn"],
+            conditional_create_only: &["/properties/MessageTemplateContentSha256"],
+            attributes: &["MessageTemplateVersionNumber", "MessageTemplateVersionArn"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-messagetemplateversion.html",
+        };
     }
 
     impl Resource for MessageTemplateVersion {
@@ -3595,7 +4221,73 @@ pub mod quick_response {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::Wisdom::QuickResponse";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::Wisdom::QuickResponse")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WISDOM_QUICK_RESPONSE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Channels",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Content",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ContentType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IsActive",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KnowledgeBaseArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Language",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ShortcutKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KnowledgeBaseArn"],
+            conditional_create_only: &[],
+            attributes: &["QuickResponseId", "QuickResponseArn", "Status", "Contents"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wisdom-quickresponse.html",
+        };
     }
 
     impl Resource for QuickResponse {

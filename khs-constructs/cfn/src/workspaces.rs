@@ -41,7 +41,28 @@ pub mod connection_alias {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpaces::ConnectionAlias";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpaces::ConnectionAlias")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACES_CONNECTION_ALIAS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ConnectionString",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/ConnectionString", "/properties/Tags"],
+            conditional_create_only: &[],
+            attributes: &["ConnectionAliasState", "AliasId", "Associations"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspaces-connectionalias.html",
+        };
     }
 
     impl Resource for ConnectionAlias {
@@ -238,7 +259,138 @@ pub mod directory {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpaces::Directory";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpaces::Directory")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACES_DIRECTORY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ActiveDirectoryConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CertificateBasedAuthProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EnableSelfService",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EndpointEncryptionMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdcInstanceArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpGroupIds",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MicrosoftEntraConfig",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SamlProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SelfservicePermissions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "StreamingProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tenancy",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserIdentityType",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceAccessProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceCreationProperties",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceDirectoryDescription",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceDirectoryName",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceType",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/SubnetIds",
+                "/properties/EnableSelfService",
+                "/properties/Tenancy",
+                "/properties/WorkspaceDirectoryName",
+                "/properties/WorkspaceDirectoryDescription",
+                "/properties/UserIdentityType",
+                "/properties/WorkspaceType",
+                "/properties/ActiveDirectoryConfig",
+                "/properties/IdcInstanceArn",
+                "/properties/MicrosoftEntraConfig",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "DirectoryId",
+                "Arn",
+                "State",
+                "Alias",
+                "DirectoryName",
+                "DirectoryType",
+                "DnsIpAddresses",
+                "DnsIpv6Addresses",
+                "CustomerUserName",
+                "IamRoleId",
+                "RegistrationCode",
+                "WorkspaceSecurityGroupId",
+                "IDCConfig",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspaces-directory.html",
+        };
     }
 
     impl Resource for Directory {
@@ -1650,7 +1802,63 @@ pub mod workspace {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpaces::Workspace";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpaces::Workspace")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACES_WORKSPACE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BundleId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectoryId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RootVolumeEncryptionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserVolumeEncryptionEnabled",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeEncryptionKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceProperties",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/UserName", "/properties/DirectoryId"],
+            conditional_create_only: &[
+                "/properties/BundleId",
+                "/properties/VolumeEncryptionKey",
+                "/properties/RootVolumeEncryptionEnabled",
+                "/properties/UserVolumeEncryptionEnabled",
+            ],
+            attributes: &["WorkspaceId", "Id"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspaces-workspace.html",
+        };
     }
 
     impl Resource for Workspace {
@@ -1780,7 +1988,38 @@ pub mod workspace_ip_group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpaces::WorkspaceIpGroup";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpaces::WorkspaceIpGroup")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACES_WORKSPACE_IP_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "GroupDesc",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserRules",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/GroupName", "/properties/GroupDesc"],
+            conditional_create_only: &[],
+            attributes: &["Arn", "GroupId"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspaces-workspaceipgroup.html",
+        };
     }
 
     impl Resource for WorkspaceIpGroup {
@@ -1934,7 +2173,63 @@ pub mod workspaces_pool {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpaces::WorkspacesPool";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpaces::WorkspacesPool")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACES_WORKSPACES_POOL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ApplicationSettings",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BundleId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Capacity",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DirectoryId",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PoolName",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "RunningMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TimeoutSettings",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PoolName"],
+            conditional_create_only: &[],
+            attributes: &["PoolId", "PoolArn", "CreatedAt"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspaces-workspacespool.html",
+        };
     }
 
     impl Resource for WorkspacesPool {

@@ -83,7 +83,73 @@ pub mod volume {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkspacesInstances::Volume";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkspacesInstances::Volume")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACESINSTANCES_VOLUME;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AvailabilityZone",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Encrypted",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Iops",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SizeInGB",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SnapshotId",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TagSpecifications",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Throughput",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeType",
+                    required: false,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/AvailabilityZone",
+                "/properties/Encrypted",
+                "/properties/Iops",
+                "/properties/KmsKeyId",
+                "/properties/SizeInGB",
+                "/properties/SnapshotId",
+                "/properties/Throughput",
+                "/properties/VolumeType",
+                "/properties/TagSpecifications",
+            ],
+            conditional_create_only: &[],
+            attributes: &["VolumeId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesinstances-volume.html",
+        };
     }
 
     impl Resource for Volume {
@@ -280,8 +346,42 @@ pub mod volume_association {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkspacesInstances::VolumeAssociation";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkspacesInstances::VolumeAssociation")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::WORKSPACESINSTANCES_VOLUME_ASSOCIATION;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "Device",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisassociateMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VolumeId",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WorkspaceInstanceId",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &[
+                "/properties/WorkspaceInstanceId",
+                "/properties/VolumeId",
+                "/properties/Device",
+            ],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesinstances-volumeassociation.html",
+        };
     }
 
     impl Resource for VolumeAssociation {
@@ -367,8 +467,33 @@ pub mod workspace_instance {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkspacesInstances::WorkspaceInstance";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkspacesInstances::WorkspaceInstance")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::WORKSPACESINSTANCES_WORKSPACE_INSTANCE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "ManagedInstance",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/ManagedInstance"],
+            conditional_create_only: &["/properties/Tags"],
+            attributes: &[
+                "WorkspaceInstanceId",
+                "ProvisionState",
+                "EC2ManagedInstance",
+                "EC2ManagedInstance.InstanceId",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesinstances-workspaceinstance.html",
+        };
     }
 
     impl Resource for WorkspaceInstance {

@@ -98,7 +98,79 @@ pub mod environment {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpacesThinClient::Environment";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpacesThinClient::Environment")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACESTHINCLIENT_ENVIRONMENT;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "DesiredSoftwareSetId",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DesktopArn",
+                    required: true,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DesktopEndpoint",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeviceCreationTags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "KmsKeyArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaintenanceWindow",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Name",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SoftwareSetUpdateMode",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SoftwareSetUpdateSchedule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/KmsKeyArn", "/properties/DesktopArn"],
+            conditional_create_only: &[],
+            attributes: &[
+                "Id",
+                "ActivationCode",
+                "Arn",
+                "CreatedAt",
+                "DesktopType",
+                "RegisteredDevicesCount",
+                "UpdatedAt",
+                "PendingSoftwareSetId",
+                "PendingSoftwareSetVersion",
+                "SoftwareSetComplianceStatus",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesthinclient-environment.html",
+        };
     }
 
     impl Resource for Environment {

@@ -62,7 +62,46 @@ pub mod browser_settings {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpacesWeb::BrowserSettings";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpacesWeb::BrowserSettings")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACESWEB_BROWSER_SETTINGS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalEncryptionContext",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BrowserPolicy",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomerManagedKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WebContentFilteringPolicy",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AdditionalEncryptionContext",
+                "/properties/CustomerManagedKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AssociatedPortalArns", "BrowserSettingsArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesweb-browsersettings.html",
+        };
     }
 
     impl Resource for BrowserSettings {
@@ -320,8 +359,55 @@ pub mod data_protection_settings {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpacesWeb::DataProtectionSettings";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpacesWeb::DataProtectionSettings")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::WORKSPACESWEB_DATA_PROTECTION_SETTINGS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalEncryptionContext",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomerManagedKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InlineRedactionConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AdditionalEncryptionContext",
+                "/properties/CustomerManagedKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AssociatedPortalArns",
+                "CreationDate",
+                "DataProtectionSettingsArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesweb-dataprotectionsettings.html",
+        };
     }
 
     impl Resource for DataProtectionSettings {
@@ -602,7 +688,43 @@ pub mod identity_provider {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpacesWeb::IdentityProvider";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpacesWeb::IdentityProvider")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACESWEB_IDENTITY_PROVIDER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderDetails",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdentityProviderType",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortalArn",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/PortalArn"],
+            conditional_create_only: &[],
+            attributes: &["IdentityProviderArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesweb-identityprovider.html",
+        };
     }
 
     impl Resource for IdentityProvider {
@@ -746,7 +868,55 @@ pub mod ip_access_settings {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpacesWeb::IpAccessSettings";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpacesWeb::IpAccessSettings")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACESWEB_IP_ACCESS_SETTINGS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalEncryptionContext",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomerManagedKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Description",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpRules",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AdditionalEncryptionContext",
+                "/properties/CustomerManagedKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "AssociatedPortalArns",
+                "CreationDate",
+                "IpAccessSettingsArn",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesweb-ipaccesssettings.html",
+        };
     }
 
     impl Resource for IpAccessSettings {
@@ -872,7 +1042,38 @@ pub mod network_settings {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpacesWeb::NetworkSettings";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpacesWeb::NetworkSettings")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACESWEB_NETWORK_SETTINGS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "SecurityGroupIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SubnetIds",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "VpcId",
+                    required: true,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AssociatedPortalArns", "NetworkSettingsArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesweb-networksettings.html",
+        };
     }
 
     impl Resource for NetworkSettings {
@@ -1035,7 +1236,110 @@ pub mod portal {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpacesWeb::Portal";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpacesWeb::Portal")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACESWEB_PORTAL;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalEncryptionContext",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "AuthenticationType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BrowserSettingsArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomerManagedKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DataProtectionSettingsArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InstanceType",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IpAccessSettingsArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "MaxConcurrentSessions",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "NetworkSettingsArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PortalCustomDomain",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SessionLoggerArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "TrustStoreArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserAccessLoggingSettingsArn",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UserSettingsArn",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AdditionalEncryptionContext",
+                "/properties/CustomerManagedKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &[
+                "BrowserType",
+                "CreationDate",
+                "PortalArn",
+                "PortalEndpoint",
+                "PortalStatus",
+                "RendererType",
+                "ServiceProviderSamlMetadata",
+                "StatusReason",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesweb-portal.html",
+        };
     }
 
     impl Resource for Portal {
@@ -1230,7 +1534,51 @@ pub mod session_logger {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpacesWeb::SessionLogger";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpacesWeb::SessionLogger")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACESWEB_SESSION_LOGGER;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalEncryptionContext",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomerManagedKey",
+                    required: false,
+                    replaces: true,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisplayName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "EventFilter",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "LogConfiguration",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[
+                "/properties/AdditionalEncryptionContext",
+                "/properties/CustomerManagedKey",
+            ],
+            conditional_create_only: &[],
+            attributes: &["AssociatedPortalArns", "CreationDate", "SessionLoggerArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesweb-sessionlogger.html",
+        };
     }
 
     impl Resource for SessionLogger {
@@ -1425,7 +1773,28 @@ pub mod trust_store {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpacesWeb::TrustStore";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpacesWeb::TrustStore")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACESWEB_TRUST_STORE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "CertificateList",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AssociatedPortalArns", "TrustStoreArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesweb-truststore.html",
+        };
     }
 
     impl Resource for TrustStore {
@@ -1503,8 +1872,28 @@ pub mod user_access_logging_settings {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpacesWeb::UserAccessLoggingSettings";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpacesWeb::UserAccessLoggingSettings")`).
-        pub const SPEC: ResourceSpec =
-            crate::registry::specs::WORKSPACESWEB_USER_ACCESS_LOGGING_SETTINGS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "KinesisStreamArn",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AssociatedPortalArns", "UserAccessLoggingSettingsArn"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesweb-useraccessloggingsettings.html",
+        };
     }
 
     impl Resource for UserAccessLoggingSettings {
@@ -1687,7 +2076,99 @@ pub mod user_settings {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::WorkSpacesWeb::UserSettings";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::WorkSpacesWeb::UserSettings")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::WORKSPACESWEB_USER_SETTINGS;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "AdditionalEncryptionContext",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "BrandingConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CookieSynchronizationConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CopyAllowed",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "CustomerManagedKey",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DeepLinkAllowed",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DisconnectTimeoutInMinutes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "DownloadAllowed",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "IdleDisconnectTimeoutInMinutes",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PasteAllowed",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PrintAllowed",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "ToolbarConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "UploadAllowed",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "WebAuthnAllowed",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &[
+                "AssociatedPortalArns",
+                "UserSettingsArn",
+                "BrandingConfiguration.LogoMetadata",
+                "BrandingConfiguration.FaviconMetadata",
+                "BrandingConfiguration.WallpaperMetadata",
+            ],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-workspacesweb-usersettings.html",
+        };
     }
 
     impl Resource for UserSettings {

@@ -56,7 +56,38 @@ pub mod group {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::XRay::Group";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::XRay::Group")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::XRAY_GROUP;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "FilterExpression",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "GroupName",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "InsightsConfiguration",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["GroupARN"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-xray-group.html",
+        };
     }
 
     impl Resource for Group {
@@ -171,7 +202,33 @@ pub mod resource_policy {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::XRay::ResourcePolicy";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::XRay::ResourcePolicy")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::XRAY_RESOURCE_POLICY;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "BypassPolicyLockoutCheck",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyDocument",
+                    required: true,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "PolicyName",
+                    required: true,
+                    replaces: true,
+                },
+            ],
+            create_only: &["/properties/PolicyName"],
+            conditional_create_only: &[],
+            attributes: &[],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-xray-resourcepolicy.html",
+        };
     }
 
     impl Resource for ResourcePolicy {
@@ -246,7 +303,43 @@ pub mod sampling_rule {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::XRay::SamplingRule";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::XRay::SamplingRule")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::XRAY_SAMPLING_RULE;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[
+                khs_core::resource::PropertySpec {
+                    name: "RuleName",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SamplingRule",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SamplingRuleRecord",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "SamplingRuleUpdate",
+                    required: false,
+                    replaces: false,
+                },
+                khs_core::resource::PropertySpec {
+                    name: "Tags",
+                    required: false,
+                    replaces: false,
+                },
+            ],
+            create_only: &["/properties/SamplingRule/Version"],
+            conditional_create_only: &[],
+            attributes: &["RuleARN"],
+            tags: khs_core::resource::TagStyle::KeyValueList,
+            tag_property: "Tags",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-xray-samplingrule.html",
+        };
     }
 
     impl Resource for SamplingRule {
@@ -544,7 +637,21 @@ pub mod transaction_search_config {
         /// The CloudFormation type name.
         pub const TYPE_NAME: &'static str = "AWS::XRay::TransactionSearchConfig";
         /// Metadata from the registry schema (the same as `registry::spec("AWS::XRay::TransactionSearchConfig")`).
-        pub const SPEC: ResourceSpec = crate::registry::specs::XRAY_TRANSACTION_SEARCH_CONFIG;
+        pub const SPEC: ResourceSpec = ResourceSpec {
+            type_name: Self::TYPE_NAME,
+            properties: &[khs_core::resource::PropertySpec {
+                name: "IndexingPercentage",
+                required: false,
+                replaces: false,
+            }],
+            create_only: &[],
+            conditional_create_only: &[],
+            attributes: &["AccountId"],
+            tags: khs_core::resource::TagStyle::None,
+            tag_property: "",
+            stateful: false,
+            docs_url: "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-xray-transactionsearchconfig.html",
+        };
     }
 
     impl Resource for TransactionSearchConfig {

@@ -6,4 +6,5 @@
 pub mod asset;
 pub mod function;
 pub mod grant;
+pub(crate) mod sha256;
 pub mod table;
