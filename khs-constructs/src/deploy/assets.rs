@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::serverless::sha256::sha256_hex;
+use sha2::{Digest, Sha256};
 
 use super::bootstrap::{BootstrapInfo, resolve_pseudo};
 use super::diff::{Action, TemplateDiff};
@@ -123,7 +123,10 @@ pub fn read_checked(stack: &str, u: &Upload) -> Result<Vec<u8>, String> {
             u.path.display()
         )
     })?;
-    let hash = sha256_hex(&bytes);
+    let hash: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     if hash != u.hash {
         return Err(format!(
             "{stack}: asset file {} has hash {} but the template expects {}; synthesize again",
@@ -269,7 +272,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("asset.zip");
         std::fs::write(&path, b"bytes").unwrap();
-        let hash = sha256_hex(b"bytes");
+        let hash: String = Sha256::digest(b"bytes")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let mut u = Upload {
             hash,
             path: path.clone(),

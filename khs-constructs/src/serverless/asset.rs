@@ -21,6 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::core::app::StackArtifact;
 use crate::core::asset::FileAsset;
@@ -132,7 +133,10 @@ pub fn pack(source: &Path) -> Result<PackedAsset> {
         zip.write_all(&bytes).map_err(|e| io_error(path, e))?;
     }
     let bytes = zip.finish().map_err(|e| io_error(source, e))?.into_inner();
-    let hash = super::sha256::sha256_hex(&bytes);
+    let hash = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     Ok(PackedAsset { bytes, hash })
 }
 

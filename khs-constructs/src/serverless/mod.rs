@@ -6,5 +6,4 @@
 pub mod asset;
 pub mod function;
 pub mod grant;
-pub(crate) mod sha256;
 pub mod table;
