@@ -45,6 +45,13 @@ struct Args {
     timings: bool,
 }
 
+/// The allocator of the `synth` process: synthesis is mostly small
+/// allocations (property trees, strings) made once and dropped at exit,
+/// where mimalloc spends less time than the system allocator (see
+/// `docs/performance.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The title of the diagram page.
 const DIAGRAM_TITLE: &str = "KHS CRM architecture";
 
