@@ -973,6 +973,36 @@ mod tests {
     }
 
     #[test]
+    fn a_reference_set_by_an_override_is_imported_too() {
+        // The resource was added without a reference to another stack; the
+        // override gives it one, and synthesis must still find it.
+        let (net, topic) = producer();
+        let mut db = stack("orders-db", "us-east-1");
+        let instance = db
+            .as_scope()
+            .child("Database")
+            .unwrap()
+            .add("Instance", Thing(json!({"Name": "plain"})))
+            .unwrap();
+        db.as_scope()
+            .override_property(
+                &instance,
+                "Topic",
+                serde_json::to_value(topic.ref_()).unwrap(),
+            )
+            .unwrap();
+        let mut app = App::new();
+        app.add_stack(db).unwrap();
+        app.add_stack(net).unwrap();
+        let out = app.synth().unwrap();
+        assert_eq!(
+            out[1].template.resources["DatabaseInstance"].properties,
+            json!({"Name": "plain", "Topic": {"Fn::ImportValue": "orders-net:AlertsTopic"}})
+        );
+        assert_eq!(out[1].depends_on, ["orders-net"]);
+    }
+
+    #[test]
     fn a_handle_used_in_the_same_region_is_exported_and_imported() {
         let (net, topic) = producer();
         let db = consumer(
