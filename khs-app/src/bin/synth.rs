@@ -45,6 +45,15 @@ struct Args {
     timings: bool,
 }
 
+/// The allocator of the `synth` process: synthesis is mostly small
+/// allocations (property trees, strings) made once and dropped at exit,
+/// where mimalloc spends less time than the system allocator. Without
+/// transparent huge pages (`no_thp`): they cut page faults but zero 2 MiB at
+/// a time, which raised the peak memory by 12 MB and the median time on a
+/// loaded machine (see `docs/performance.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The title of the diagram page.
 const DIAGRAM_TITLE: &str = "KHS CRM architecture";
 

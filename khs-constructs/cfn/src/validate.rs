@@ -302,19 +302,78 @@ impl<'de> Deserialize<'de> for TypeNames {
     }
 }
 
-/// What is being built while a type's data is read.
+/// What is being built while one part of a type's data is read (the
+/// type's schema without its definitions and the extension rules, or one
+/// definition).
 struct Builder {
+    /// Which part: 0 for the type's schema, `1 + n` for definition `n`.
+    part: Id,
     schemas: Vec<Schema>,
-    /// `$ref` names per schema, resolved when everything is read.
+    /// `$ref` names per schema, resolved when the part is read.
     refs: Vec<(Id, String)>,
-    /// The definitions of the type's schema.
-    definitions: HashMap<String, Id>,
 }
 
 impl Builder {
+    fn new(part: Id) -> Self {
+        Builder {
+            part,
+            schemas: Vec::new(),
+            refs: Vec::new(),
+        }
+    }
+
+    /// The id the next schema pushed gets.
+    fn next_id(&self) -> Id {
+        id_of(self.part, self.schemas.len())
+    }
+
     fn push(&mut self, schema: Schema) -> Id {
+        let id = self.next_id();
         self.schemas.push(schema);
-        Id::try_from(self.schemas.len() - 1).unwrap_or(Id::MAX)
+        id
+    }
+
+    /// A schema of this part, by id.
+    fn get(&self, id: Id) -> Option<&Schema> {
+        (id >> PART_SHIFT == self.part)
+            .then(|| self.schemas.get((id & LOCAL_MASK) as usize))
+            .flatten()
+    }
+
+    /// Resolves the `$ref`s read (`#/definitions/<name>` of the type's
+    /// schema; others cannot be followed) and returns the schemas.
+    fn finish(mut self, definitions: &[Definition]) -> Vec<Schema> {
+        for (id, name) in std::mem::take(&mut self.refs) {
+            let target = name
+                .strip_prefix("#/definitions/")
+                .and_then(|n| {
+                    definitions
+                        .binary_search_by(|d| d.name.as_str().cmp(n))
+                        .ok()
+                })
+                .and_then(|i| Id::try_from(i).ok())
+                .map_or(Ref::Unresolved, Ref::Definition);
+            if id >> PART_SHIFT == self.part
+                && let Some(Schema::Node(node)) = self.schemas.get_mut((id & LOCAL_MASK) as usize)
+            {
+                node.reference = Some(target);
+            }
+        }
+        self.schemas.shrink_to_fit();
+        self.schemas
+    }
+}
+
+/// Ids are `part << PART_SHIFT | index in the part`.
+const PART_SHIFT: u32 = 18;
+const LOCAL_MASK: Id = (1 << PART_SHIFT) - 1;
+
+/// The id of schema `index` of part `part` (`Id::MAX`, which is no schema,
+/// past the limits).
+fn id_of(part: Id, index: usize) -> Id {
+    match Id::try_from(index) {
+        Ok(i) if i <= LOCAL_MASK && part < (1 << (32 - PART_SHIFT)) => part << PART_SHIFT | i,
+        _ => Id::MAX,
     }
 }
 
@@ -474,7 +533,7 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
                         b: &mut *self.b,
                         is_root: false,
                     })?;
-                    object.additional = match self.b.schemas.get(id as usize) {
+                    object.additional = match self.b.get(id) {
                         Some(Schema::False) => Additional::Forbidden,
                         Some(Schema::Node(_)) => Additional::Schema(id),
                         _ => Additional::Any,
@@ -519,11 +578,14 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
                 Keyword::Then => comb.then = Some(self.sub(&mut map)?),
                 Keyword::Else => comb.else_ = Some(self.sub(&mut map)?),
                 Keyword::Definitions => {
-                    let defs = map
-                        .next_value_seed(SchemaMapSeed { b: &mut *self.b })?
-                        .unwrap_or_default();
                     if self.is_root {
-                        self.b.definitions.extend(defs);
+                        // Compiled one by one when a `$ref` first reaches
+                        // them (see `Compiled::parse`).
+                        map.next_value::<IgnoredAny>()?;
+                    } else {
+                        // Definitions below the root are no `$ref`
+                        // targets; read (and checked) as before.
+                        map.next_value_seed(SchemaMapSeed { b: &mut *self.b })?;
                     }
                 }
                 Keyword::Other => {
@@ -571,7 +633,7 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
             // Resolved when the whole type is read; until then a
             // placeholder.
             node.reference = Some(Ref::Unresolved);
-            let id = Id::try_from(self.b.schemas.len()).unwrap_or(Id::MAX);
+            let id = self.b.next_id();
             self.b.refs.push((id, r));
         }
         Ok(Read::Schema(Schema::Node(Box::new(node))))
@@ -827,8 +889,8 @@ enum Schema {
 /// Where a `$ref` leads.
 #[derive(Clone, Copy)]
 enum Ref {
-    /// The definition with this id.
-    To(Id),
+    /// The definition with this index (in `Compiled::definitions`).
+    Definition(Id),
     /// A reference the validator cannot follow.
     Unresolved,
 }
@@ -972,12 +1034,182 @@ struct Extension {
     schema: Id,
 }
 
-/// One type's validation data, compiled.
+/// One type's validation data, compiled: the type's schema and the
+/// extension rules at once, each definition of the schema on first use (a
+/// template uses few of a type's definitions: a third of the KHS app's
+/// compile time was definitions no property reached).
 struct Compiled {
+    /// Part 0: the type's schema without its definitions, and the
+    /// extension rules.
     schemas: Vec<Schema>,
     /// The type's schema (`None`: the data has none).
     root: Option<Id>,
     extensions: Vec<Extension>,
+    /// The definitions of the type's schema, sorted by name.
+    definitions: Vec<Definition>,
+}
+
+/// A definition of a type's schema: its text, compiled on first use.
+struct Definition {
+    name: String,
+    text: &'static str,
+    /// The part's schemas and the definition's own id; `None` when the text
+    /// does not compile (then a `$ref` to it cannot be followed).
+    compiled: OnceLock<Option<(Vec<Schema>, Id)>>,
+}
+
+/// The definitions of a type's schema (`definitions` of `s` in the data),
+/// as `(name, text)` sorted by name (the last of a name wins, as in a JSON
+/// object), located without compiling them; empty when there are none,
+/// `None` when the data is not JSON.
+fn definition_texts(data: &'static str) -> Option<Vec<(String, &'static str)>> {
+    let mut out = Vec::new();
+    let bytes = data.as_bytes();
+    let start = skip_ws(bytes, 0);
+    let Some(schema) = member(data, start, "s")? else {
+        return Some(out);
+    };
+    let Some(definitions) = member(data, schema, "definitions")? else {
+        return Some(out);
+    };
+    if bytes.get(definitions) != Some(&b'{') {
+        return Some(out);
+    }
+    for_each_member(data, definitions, &mut |name, value| {
+        out.push((name, value));
+    })?;
+    out.reverse();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|later, earlier| later.0 == earlier.0);
+    Some(out)
+}
+
+/// Where the value of member `key` of the object at `at` starts (`None`
+/// inside: no such member, or not an object); `None`: not JSON. Only the
+/// members before it are read.
+fn member(data: &'static str, at: usize, key: &str) -> Option<Option<usize>> {
+    let bytes = data.as_bytes();
+    if bytes.get(at) != Some(&b'{') {
+        return Some(None);
+    }
+    let mut i = skip_ws(bytes, at + 1);
+    if bytes.get(i) == Some(&b'}') {
+        return Some(None);
+    }
+    loop {
+        let key_end = string_end(bytes, i)?;
+        let name: std::borrow::Cow<'_, str> = serde_json::from_str(data.get(i..key_end)?).ok()?;
+        i = skip_ws(bytes, key_end);
+        if bytes.get(i) != Some(&b':') {
+            return None;
+        }
+        let value_start = skip_ws(bytes, i + 1);
+        if name == key {
+            return Some(Some(value_start));
+        }
+        i = skip_ws(bytes, value_end(bytes, value_start)?);
+        match bytes.get(i) {
+            Some(b',') => i = skip_ws(bytes, i + 1),
+            Some(b'}') => return Some(None),
+            _ => return None,
+        }
+    }
+}
+
+/// Calls `f` with the name and the text of each member of the object at
+/// `at` (which must start with `{`); `None` when the text is not JSON.
+fn for_each_member(
+    data: &'static str,
+    at: usize,
+    f: &mut dyn FnMut(String, &'static str),
+) -> Option<()> {
+    let bytes = data.as_bytes();
+    let mut i = skip_ws(bytes, at + 1);
+    if bytes.get(i) == Some(&b'}') {
+        return Some(());
+    }
+    loop {
+        let key_end = string_end(bytes, i)?;
+        let name: String = serde_json::from_str(data.get(i..key_end)?).ok()?;
+        i = skip_ws(bytes, key_end);
+        if bytes.get(i) != Some(&b':') {
+            return None;
+        }
+        let value_start = skip_ws(bytes, i + 1);
+        let value_end = value_end(bytes, value_start)?;
+        f(name, data.get(value_start..value_end)?);
+        i = skip_ws(bytes, value_end);
+        match bytes.get(i) {
+            Some(b',') => i = skip_ws(bytes, i + 1),
+            Some(b'}') => return Some(()),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the string that starts (with its quote) at `i`.
+fn string_end(bytes: &[u8], i: usize) -> Option<usize> {
+    if bytes.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut j = i + 1;
+    loop {
+        j += bytes
+            .get(j..)?
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\')?;
+        if bytes.get(j) == Some(&b'"') {
+            return Some(j + 1);
+        }
+        j += 2;
+    }
+}
+
+/// The end of the JSON value that starts at `i` (not checked beyond what
+/// finding its end needs: the parse of the text checks the rest).
+fn value_end(bytes: &[u8], i: usize) -> Option<usize> {
+    match bytes.get(i)? {
+        b'"' => string_end(bytes, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                j += bytes
+                    .get(j..)?
+                    .iter()
+                    .position(|&b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))?;
+                match bytes.get(j)? {
+                    b'"' => {
+                        j = string_end(bytes, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    _ => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let len = bytes
+                .get(i..)?
+                .iter()
+                .position(|&b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
+                .unwrap_or(bytes.len() - i);
+            (len > 0).then_some(i + len)
+        }
+    }
 }
 
 /// The strings of a JSON list (other items left out); `None` when it is
@@ -1009,35 +1241,63 @@ fn name_lists(v: Option<Json>) -> Vec<(String, Vec<String>)> {
 }
 
 impl Compiled {
-    /// Compiles the data of one type; `None` when it does not parse.
-    fn parse(text: &str) -> Option<Compiled> {
-        let mut b = Builder {
-            schemas: Vec::new(),
-            refs: Vec::new(),
-            definitions: HashMap::new(),
-        };
+    /// Compiles the data of one type, except the definitions of its
+    /// schema, which are only located; `None` when it does not parse.
+    fn parse(text: &'static str) -> Option<Compiled> {
+        let definitions = definition_texts(text)?
+            .into_iter()
+            .map(|(name, text)| Definition {
+                name,
+                text,
+                compiled: OnceLock::new(),
+            })
+            .collect::<Vec<_>>();
+        let mut b = Builder::new(0);
         let mut de = serde_json::Deserializer::from_str(text);
         let (root, extensions) = DataSeed { b: &mut b }.deserialize(&mut de).ok()?;
         de.end().ok()?;
-        for (id, name) in std::mem::take(&mut b.refs) {
-            let target = name
-                .strip_prefix("#/definitions/")
-                .and_then(|n| b.definitions.get(n))
-                .map_or(Ref::Unresolved, |t| Ref::To(*t));
-            if let Some(Schema::Node(node)) = b.schemas.get_mut(id as usize) {
-                node.reference = Some(target);
-            }
-        }
-        b.schemas.shrink_to_fit();
+        let schemas = b.finish(&definitions);
         Some(Compiled {
-            schemas: b.schemas,
+            schemas,
             root,
             extensions,
+            definitions,
         })
     }
 
+    /// The id of definition `index`'s schema, compiling it on first use;
+    /// `None` when it does not compile.
+    fn definition(&self, index: Id) -> Option<Id> {
+        let d = self.definitions.get(index as usize)?;
+        let compiled = d.compiled.get_or_init(|| {
+            let mut b = Builder::new(index.checked_add(1)?);
+            let mut de = serde_json::Deserializer::from_str(d.text);
+            let (id, _) = SchemaSeed {
+                b: &mut b,
+                is_root: false,
+            }
+            .deserialize(&mut de)
+            .ok()?;
+            de.end().ok()?;
+            Some((b.finish(&self.definitions), id))
+        });
+        compiled.as_ref().map(|(_, id)| *id)
+    }
+
     fn get(&self, id: Id) -> &Schema {
-        self.schemas.get(id as usize).unwrap_or(&Schema::Accept)
+        let local = (id & LOCAL_MASK) as usize;
+        let schemas = match id >> PART_SHIFT {
+            0 => Some(&self.schemas),
+            part => self
+                .definitions
+                .get(part as usize - 1)
+                .and_then(|d| d.compiled.get())
+                .and_then(Option::as_ref)
+                .map(|(schemas, _)| schemas),
+        };
+        schemas
+            .and_then(|s| s.get(local))
+            .unwrap_or(&Schema::Accept)
     }
 
     /// Follows `$ref` to its target; `None` when it cannot be followed.
@@ -1046,7 +1306,7 @@ impl Compiled {
         for _ in 0..32 {
             match cur {
                 Schema::Node(n) => match n.reference {
-                    Some(Ref::To(target)) => cur = self.get(target),
+                    Some(Ref::Definition(index)) => cur = self.get(self.definition(index)?),
                     Some(Ref::Unresolved) => return None,
                     None => return Some(cur),
                 },

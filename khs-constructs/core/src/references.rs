@@ -70,7 +70,9 @@ fn split(target: &str) -> Option<(&str, &str)> {
     target.split_once('/')
 }
 
-/// Calls `f` on the target string of every `Ref` and `Fn::GetAtt` in `v`.
+/// Calls `f` on the target string of every `Ref` and `Fn::GetAtt` in `v`
+/// (the other arguments of a `Fn::GetAtt`, an attribute given by a `Ref`,
+/// are walked too): every node [`node_target`] can read is reached.
 fn each_target_mut(v: &mut J, f: &mut impl FnMut(&mut String)) {
     match v {
         J::Array(items) => items.iter_mut().for_each(|i| each_target_mut(i, f)),
@@ -79,9 +81,14 @@ fn each_target_mut(v: &mut J, f: &mut impl FnMut(&mut String)) {
                 match map.iter_mut().next() {
                     Some((k, J::String(t))) if k == "Ref" => return f(t),
                     Some((k, J::Array(a))) if k == "Fn::GetAtt" => {
-                        if let Some(J::String(t)) = a.first_mut() {
-                            f(t);
-                        }
+                        let rest = match a.split_first_mut() {
+                            Some((J::String(t), rest)) => {
+                                f(t);
+                                rest
+                            }
+                            _ => a.as_mut_slice(),
+                        };
+                        rest.iter_mut().for_each(|i| each_target_mut(i, f));
                         return;
                     }
                     _ => {}
@@ -95,22 +102,26 @@ fn each_target_mut(v: &mut J, f: &mut impl FnMut(&mut String)) {
 
 /// Makes the references of `v` to resources of stack `own` plain logical
 /// ids; references to other stacks stay qualified for
-/// [`App::synth`](super::app::App::synth).
-pub(crate) fn localize(own: &str, mut v: J) -> J {
+/// [`App::synth`](super::app::App::synth). Also tells whether any did: only
+/// the resources that hold such a reference are walked again at synthesis.
+pub(crate) fn localize(own: &str, mut v: J) -> (J, bool) {
+    let mut foreign = false;
     each_target_mut(&mut v, &mut |t| {
         if let Some((stack, id)) = split(t) {
             if stack == own {
                 *t = id.to_string();
+            } else {
+                foreign = true;
             }
         }
     });
-    v
+    (v, foreign)
 }
 
 /// [`localize`] for an output's value.
 pub(crate) fn localize_output(own: &str, mut output: Output) -> Output {
     if let Ok(v) = serde_json::to_value(&output.value) {
-        output.value = Expr::Json(localize(own, v));
+        output.value = Expr::Json(localize(own, v).0);
     }
     output
 }
@@ -202,9 +213,12 @@ fn bounded(s: &str, max: usize, sep: &str) -> String {
     format!("{}{tail}", &s[..max - tail.len()])
 }
 
-/// Every qualified reference of `t` to a stack other than `own`, with the
-/// first logical id holding it (`Outputs.<id>` for an output).
-fn foreign_targets(own: &str, t: &Template) -> BTreeMap<Target, String> {
+/// Every qualified reference of `t` (the template of `stack`) to another
+/// stack, with the first logical id holding it (`Outputs.<id>` for an
+/// output). Only the resources that [`localize`] found such a reference in
+/// are walked.
+fn foreign_targets(stack: &Stack, t: &Template) -> BTreeMap<Target, String> {
+    let own = stack.name();
     let mut out = BTreeMap::new();
     let mut record = |holder: &str, v: &J| {
         walk(v, &mut |node| {
@@ -213,8 +227,10 @@ fn foreign_targets(own: &str, t: &Template) -> BTreeMap<Target, String> {
             }
         });
     };
-    for (id, entry) in &t.resources {
-        record(id, &entry.properties);
+    for id in stack.foreign_holders() {
+        if let Some(entry) = t.resources.get(id) {
+            record(id, &entry.properties);
+        }
     }
     for (id, output) in &t.outputs {
         if let Ok(v) = serde_json::to_value(&output.value) {
@@ -306,7 +322,7 @@ impl Plan {
         let mut plan = Plan::default();
         for consumer in stacks {
             let c = consumer.name();
-            for (target, holder) in foreign_targets(c, consumer.template()) {
+            for (target, holder) in foreign_targets(consumer, consumer.template()) {
                 let at = path_of(consumer, &holder);
                 let Some(producer) = by_name.get(target.stack.as_str()) else {
                     let names: Vec<&str> = by_name.keys().copied().collect();
@@ -430,8 +446,10 @@ impl Plan {
         }
         if let Some(replacements) = self.replacements.get(name) {
             let f = |node: &J| node_target(node).and_then(|tg| replacements.get(&tg).cloned());
-            for entry in t.resources.values_mut() {
-                replace(&mut entry.properties, &f);
+            for id in stack.foreign_holders() {
+                if let Some(entry) = t.resources.get_mut(id) {
+                    replace(&mut entry.properties, &f);
+                }
             }
             for output in t.outputs.values_mut() {
                 if let Ok(mut v) = serde_json::to_value(&output.value) {
@@ -554,7 +572,7 @@ impl Plan {
 /// The error [`Stack::synth`] gives for a reference to another stack: only
 /// an app can write the export and import.
 pub(crate) fn reject_foreign(stack: &Stack, t: &Template) -> Result<()> {
-    if let Some((target, holder)) = foreign_targets(stack.name(), t).into_iter().next() {
+    if let Some((target, holder)) = foreign_targets(stack, t).into_iter().next() {
         return Err(Error::Reference {
             path: path_of(stack, &holder),
             message: format!(
@@ -822,7 +840,18 @@ mod tests {
         let v = json!({"A": {"Ref": "s/X"}, "B": [{"Fn::GetAtt": ["t/Y", "Arn"]}], "C": {"Ref": "AWS::Region"}});
         assert_eq!(
             localize("s", v),
-            json!({"A": {"Ref": "X"}, "B": [{"Fn::GetAtt": ["t/Y", "Arn"]}], "C": {"Ref": "AWS::Region"}})
+            (
+                json!({"A": {"Ref": "X"}, "B": [{"Fn::GetAtt": ["t/Y", "Arn"]}], "C": {"Ref": "AWS::Region"}}),
+                true
+            )
+        );
+        let own_only = json!({"A": {"Fn::GetAtt": ["s/X", {"Ref": "s/Attr"}]}, "B": "t/Y"});
+        assert_eq!(
+            localize("s", own_only),
+            (
+                json!({"A": {"Fn::GetAtt": ["X", {"Ref": "Attr"}]}, "B": "t/Y"}),
+                false
+            )
         );
     }
 
@@ -941,6 +970,36 @@ mod tests {
             serde_json::to_value(&t.outputs["TopicArn"].value).unwrap(),
             json!({"Ref": "AlertsTopic"})
         );
+    }
+
+    #[test]
+    fn a_reference_set_by_an_override_is_imported_too() {
+        // The resource was added without a reference to another stack; the
+        // override gives it one, and synthesis must still find it.
+        let (net, topic) = producer();
+        let mut db = stack("orders-db", "us-east-1");
+        let instance = db
+            .as_scope()
+            .child("Database")
+            .unwrap()
+            .add("Instance", Thing(json!({"Name": "plain"})))
+            .unwrap();
+        db.as_scope()
+            .override_property(
+                &instance,
+                "Topic",
+                serde_json::to_value(topic.ref_()).unwrap(),
+            )
+            .unwrap();
+        let mut app = App::new();
+        app.add_stack(db).unwrap();
+        app.add_stack(net).unwrap();
+        let out = app.synth().unwrap();
+        assert_eq!(
+            out[1].template.resources["DatabaseInstance"].properties,
+            json!({"Name": "plain", "Topic": {"Fn::ImportValue": "orders-net:AlertsTopic"}})
+        );
+        assert_eq!(out[1].depends_on, ["orders-net"]);
     }
 
     #[test]

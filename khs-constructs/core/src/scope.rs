@@ -222,7 +222,7 @@ impl Scope<'_> {
                 stack: self.stack.name().to_string(),
                 message: format!("{path}: {e}"),
             })?;
-        let properties = super::references::localize(self.stack.name(), properties);
+        let (properties, foreign) = super::references::localize(self.stack.name(), properties);
         add_time(AddPhase::Validate, || {
             resource.validate_properties(&path, &properties)
         })?;
@@ -231,6 +231,7 @@ impl Scope<'_> {
             resource.type_name(),
             resource.spec(),
             properties,
+            foreign,
             options,
         )?;
         Ok(Handle::in_stack(self.stack.name(), logical_id))
@@ -247,9 +248,13 @@ impl Scope<'_> {
         property: &str,
         value: serde_json::Value,
     ) -> Result<()> {
-        let value = super::references::localize(self.stack.name(), value);
+        let (value, foreign) = super::references::localize(self.stack.name(), value);
         self.stack
-            .override_property(handle.logical_id(), property, value)
+            .override_property(handle.logical_id(), property, value)?;
+        if foreign {
+            self.stack.hold_foreign(handle.logical_id());
+        }
+        Ok(())
     }
 
     /// Adds a stack output; its logical id derives from this scope's path

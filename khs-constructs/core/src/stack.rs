@@ -143,6 +143,10 @@ pub struct Stack {
     dependencies: BTreeSet<String>,
     acknowledgements: Vec<Acknowledgement>,
     assets: BTreeMap<String, super::asset::FileAsset>,
+    /// The logical ids of the resources whose properties refer to another
+    /// stack (found while their references were made local): the only ones
+    /// synthesis walks for references between stacks.
+    foreign_holders: BTreeSet<String>,
 }
 
 /// CloudFormation's stack name limit.
@@ -188,6 +192,7 @@ impl Stack {
             dependencies: BTreeSet::new(),
             acknowledgements: Vec::new(),
             assets: BTreeMap::new(),
+            foreign_holders: BTreeSet::new(),
         })
     }
 
@@ -306,6 +311,7 @@ impl Stack {
         type_name: &str,
         spec: Option<&'static ResourceSpec>,
         properties: serde_json::Value,
+        refers_to_other_stacks: bool,
         options: ResourceOptions,
     ) -> Result<LogicalId> {
         let logical_id = match &options.logical_id {
@@ -344,7 +350,20 @@ impl Stack {
                 spec,
             },
         );
+        if refers_to_other_stacks {
+            self.hold_foreign(&logical_id);
+        }
         Ok(logical_id)
+    }
+
+    /// Records that the resource `logical_id` refers to another stack.
+    pub(crate) fn hold_foreign(&mut self, logical_id: &LogicalId) {
+        self.foreign_holders.insert(logical_id.to_string());
+    }
+
+    /// The resources that refer to another stack, by logical id, sorted.
+    pub(crate) fn foreign_holders(&self) -> &BTreeSet<String> {
+        &self.foreign_holders
     }
 
     pub(crate) fn add_dependency_of(&mut self, resource: &LogicalId, on: &LogicalId) -> Result<()> {
