@@ -50,7 +50,11 @@ struct Args {
 /// where mimalloc spends less time than the system allocator. Without
 /// transparent huge pages (`no_thp`): they cut page faults but zero 2 MiB at
 /// a time, which raised the peak memory by 12 MB and the median time on a
-/// loaded machine (see `docs/performance.md`).
+/// loaded machine (see `docs/performance.md`). Behind the `mimalloc` feature
+/// (`cargo run --release --features mimalloc --bin synth`): its C library
+/// costs about 3 s of CPU in every clean build, more than it saves a
+/// synth-only user.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
