@@ -6,8 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use super::bootstrap::{BootstrapInfo, resolve_pseudo};
 use super::diff::{Action, TemplateDiff};
 use crate::serverless::asset::{AssetManifest, ZIP_PACKAGING};
@@ -115,6 +113,7 @@ pub fn uploads(
 
 /// Reads an upload's file and checks that its bytes are the ones the
 /// template names (their SHA-256 is the asset's hash).
+#[cfg(feature = "assets")]
 pub fn read_checked(stack: &str, u: &Upload) -> Result<Vec<u8>, String> {
     let bytes = std::fs::read(&u.path).map_err(|e| {
         format!(
@@ -123,10 +122,7 @@ pub fn read_checked(stack: &str, u: &Upload) -> Result<Vec<u8>, String> {
             u.path.display()
         )
     })?;
-    let hash: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = crate::serverless::asset::sha256_hex(&bytes);
     if hash != u.hash {
         return Err(format!(
             "{stack}: asset file {} has hash {} but the template expects {}; synthesize again",
@@ -267,15 +263,13 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "assets")]
     fn fails_when_the_file_is_not_the_one_synthesized() {
         let dir = std::env::temp_dir().join(format!("khs-publish-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("asset.zip");
         std::fs::write(&path, b"bytes").unwrap();
-        let hash: String = Sha256::digest(b"bytes")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hash = crate::serverless::asset::sha256_hex(b"bytes");
         let mut u = Upload {
             hash,
             path: path.clone(),

@@ -17,10 +17,14 @@
 //! uploads every listed file to `bucket`/`key` before it creates the change
 //! set, skipping keys that are already there.
 
+#[cfg(feature = "assets")]
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(feature = "assets")]
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "assets")]
 use sha2::{Digest, Sha256};
 
 use crate::core::app::StackArtifact;
@@ -60,6 +64,7 @@ fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
+#[cfg(feature = "assets")]
 /// Every regular file below `dir`, as (relative path with `/`, absolute path).
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
     for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
@@ -87,18 +92,22 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()>
     Ok(())
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "assets"))]
 fn is_executable(meta: &std::fs::Metadata) -> bool {
     use std::os::unix::fs::PermissionsExt;
     meta.permissions().mode() & 0o111 != 0
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), feature = "assets"))]
 fn is_executable(_meta: &std::fs::Metadata) -> bool {
     false
 }
 
 /// Packs `source` (a file or a directory) into deterministic zip bytes.
+///
+/// Needs the `assets` feature (on by default); without it this returns an
+/// error saying so.
+#[cfg(feature = "assets")]
 pub fn pack(source: &Path) -> Result<PackedAsset> {
     let meta = std::fs::metadata(source).map_err(|e| io_error(source, e))?;
     let mut files = Vec::new();
@@ -133,11 +142,28 @@ pub fn pack(source: &Path) -> Result<PackedAsset> {
         zip.write_all(&bytes).map_err(|e| io_error(path, e))?;
     }
     let bytes = zip.finish().map_err(|e| io_error(source, e))?.into_inner();
-    let hash = Sha256::digest(&bytes)
+    let hash = sha256_hex(&bytes);
+    Ok(PackedAsset { bytes, hash })
+}
+
+/// The SHA-256 of `bytes` in lowercase hex: an asset's id.
+#[cfg(feature = "assets")]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok(PackedAsset { bytes, hash })
+        .collect()
+}
+
+/// Packs `source`: without the `assets` feature, an error that says how to
+/// turn it on.
+#[cfg(not(feature = "assets"))]
+pub fn pack(source: &Path) -> Result<PackedAsset> {
+    Err(io_error(
+        source,
+        "needs the `assets` feature of khs-constructs to be zipped (on by default, turned off \
+         in this build): add `features = [\"assets\"]` to its dependency",
+    ))
 }
 
 /// One entry of an [`AssetManifest`].
@@ -305,7 +331,7 @@ pub fn write_assets(artifacts: &[StackArtifact], dir: &Path) -> Result<Vec<Asset
     Ok(out)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "assets"))]
 mod tests {
     use super::*;
 
