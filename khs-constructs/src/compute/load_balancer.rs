@@ -323,6 +323,16 @@ pub(crate) fn validate_access_logs(path: &ConstructPath, logs: &AccessLogs) -> R
             ),
         ));
     }
+    if logs.bucket.is_imported() {
+        return Err(err(
+            "access_logs.bucket",
+            format!(
+                "is the imported bucket {}, which this app never modifies, so it cannot grant Elastic Load Balancing log delivery; its owner must allow the region's Elastic Load Balancing account (or logdelivery.elasticloadbalancing.amazonaws.com) s3:PutObject on <bucket arn>/{}/AWSLogs/<account>/*, or log to a Bucket of the app with BucketGrant::LoadBalancerLogs",
+                logs.bucket.path(),
+                logs.prefix
+            ),
+        ));
+    }
     if logs.bucket.kms_encrypted() {
         return Err(err(
             "access_logs.bucket",
