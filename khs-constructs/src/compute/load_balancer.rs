@@ -62,7 +62,9 @@ pub const DEFAULT_TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 pub struct AccessLogs {
     /// The bucket: SSE-S3 encrypted, its policy letting Elastic Load
     /// Balancing log delivery write under `prefix`
-    /// (`storage::BucketGrant::LoadBalancerLogs`).
+    /// (`storage::BucketGrant::LoadBalancerLogs`). A bucket of the app: an
+    /// imported one (`Bucket::import`) is refused, as its policy is its
+    /// owner's.
     pub bucket: BucketRef,
     /// The key prefix, without leading or trailing `/` (`alb`).
     pub prefix: String,

@@ -195,6 +195,32 @@ mod tests {
     }
 
     #[test]
+    fn a_grant_on_a_bucket_named_by_a_value_names_its_objects_through_the_variable() {
+        let mut s = stack();
+        let role = create_role(&mut s, "Worker", RoleProps::new("lambda.amazonaws.com")).unwrap();
+        let worker = RoleGrantee::new(role, s.as_scope().path().child("Worker").unwrap());
+        let name = s.as_scope().import_external("shared:BucketName").unwrap();
+        let b = Bucket::import(&mut s, "Shared", BucketImport::new(name.clone())).unwrap();
+        b.grant_read_write(&mut s, &worker).unwrap();
+        let t = s.synth().unwrap();
+        let st = &t.resources["WorkerReadWriteShared"].properties["PolicyDocument"]["Statement"];
+        let name = serde_json::to_value(&name).unwrap();
+        assert_eq!(
+            st[0]["Resource"],
+            json!({"Fn::Sub": ["arn:${AWS::Partition}:s3:::${BucketName}/*", {"BucketName": name}]})
+        );
+        assert_eq!(
+            st[1]["Resource"],
+            json!({"Fn::Sub": ["arn:${AWS::Partition}:s3:::${BucketName}", {"BucketName": name}]})
+        );
+        assert_eq!(
+            st.as_array().unwrap().len(),
+            2,
+            "no key statement without a key"
+        );
+    }
+
+    #[test]
     fn an_owned_bucket_gives_the_same_reference_type() {
         let mut s = stack();
         let owned = Bucket::new(&mut s, "Data", BucketProps::default()).unwrap();
@@ -289,9 +315,9 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(
-            e.starts_with("uses/Shared: kms_key_arn must be in the stack's region us-east-1"),
-            "{e}"
+        assert_eq!(
+            e,
+            "uses/Shared: kms_key_arn must be in the stack's region us-east-1 (a KMS key serves the services of its own region only), got eu-west-1 in \"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\""
         );
     }
 
