@@ -90,7 +90,9 @@ pub mod prelude {
         DatabaseRef,
     };
     // Object storage (storage).
-    pub use crate::storage::{Bucket, BucketGrant, BucketName, BucketProps, LifecycleRule};
+    pub use crate::storage::{
+        Bucket, BucketGrant, BucketImport, BucketName, BucketProps, BucketRef, LifecycleRule,
+    };
     // Edge (edge).
     pub use crate::edge::{
         ApiOrigin, Cdn, CdnProps, Edge, EdgeProps, SpaFallback, Waf, WafProps, WafRule, WafRuleKind,

@@ -213,6 +213,38 @@ fn load_balancer_stack() -> Stack {
     stack
 }
 
+/// A function whose code is in an imported bucket and that reads the
+/// bucket (SSE-KMS with the owner's key).
+fn bucket_stack() -> Stack {
+    let mut stack = Stack::new("uses-bucket", env()).expect("the fixture is valid");
+    let artifacts = Bucket::import(
+        &mut stack,
+        "Artifacts",
+        BucketImport {
+            kms_key_arn: Some(
+                format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+                    .into(),
+            ),
+            ..BucketImport::new("team-artifacts")
+        },
+    )
+    .expect("the fixture is valid");
+    let worker = Function::new(
+        &mut stack,
+        "Worker",
+        FunctionProps::new(
+            Runtime::Python3_13,
+            "index.handler",
+            Code::from_bucket(&artifacts, "worker/v1.zip"),
+        ),
+    )
+    .expect("the fixture is valid");
+    artifacts
+        .grant_read(&mut stack, &worker)
+        .expect("the fixture is valid");
+    stack
+}
+
 fn synth(stacks: Vec<Stack>) -> Vec<StackArtifact> {
     let mut app = App::new();
     for s in stacks {
@@ -248,7 +280,7 @@ fn template(a: &StackArtifact) -> J {
 }
 
 /// Resource types an import stands for: none may be in a template.
-const IMPORTED_TYPES: [&str; 11] = [
+const IMPORTED_TYPES: [&str; 13] = [
     "AWS::EC2::VPC",
     "AWS::EC2::Subnet",
     "AWS::EC2::RouteTable",
@@ -260,6 +292,8 @@ const IMPORTED_TYPES: [&str; 11] = [
     "AWS::SNS::Subscription",
     "AWS::ElasticLoadBalancingV2::LoadBalancer",
     "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy",
 ];
 
 fn assert_imports_untouched(t: &J, name: &str) {
@@ -299,6 +333,7 @@ fn each_import_builds_a_stack_that_lints_clean_and_leaves_the_import_alone() {
         cache_stack(),
         topic_stack(),
         load_balancer_stack(),
+        bucket_stack(),
     ]);
     lint(&artifacts);
     for a in &artifacts {
@@ -341,6 +376,26 @@ fn a_service_reaching_an_imported_database_gets_egress_on_its_own_group_only() {
             &json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:secretsmanager:us-east-1:{ACCOUNT}:secret:orders-db-AbCdEf")}),
             &json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab")}),
         ]
+    );
+}
+
+#[test]
+fn a_function_reads_its_code_and_data_from_an_imported_bucket() {
+    let artifacts = synth(vec![bucket_stack()]);
+    let t = template(&artifacts[0]);
+    let code = &t["Resources"]["WorkerFunction"]["Properties"]["Code"];
+    assert_eq!(
+        code,
+        &json!({"S3Bucket": "team-artifacts", "S3Key": "worker/v1.zip"})
+    );
+    let st = &t["Resources"]["WorkerReadArtifacts"]["Properties"]["PolicyDocument"]["Statement"];
+    assert_eq!(
+        st[0]["Resource"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:s3:::team-artifacts/*"})
+    );
+    assert_eq!(
+        st[2]["Condition"]["StringEquals"]["kms:ViaService"],
+        json!({"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"})
     );
 }
 

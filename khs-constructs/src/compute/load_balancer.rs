@@ -62,7 +62,9 @@ pub const DEFAULT_TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 pub struct AccessLogs {
     /// The bucket: SSE-S3 encrypted, its policy letting Elastic Load
     /// Balancing log delivery write under `prefix`
-    /// (`storage::BucketGrant::LoadBalancerLogs`).
+    /// (`storage::BucketGrant::LoadBalancerLogs`). A bucket of the app: an
+    /// imported one (`Bucket::import`) is refused, as its policy is its
+    /// owner's.
     pub bucket: BucketRef,
     /// The key prefix, without leading or trailing `/` (`alb`).
     pub prefix: String,
@@ -319,6 +321,16 @@ pub(crate) fn validate_access_logs(path: &ConstructPath, logs: &AccessLogs) -> R
             "access_logs.prefix",
             format!(
                 "must not start or end with '/' or contain \"AWSLogs\", got {:?}",
+                logs.prefix
+            ),
+        ));
+    }
+    if logs.bucket.is_imported() {
+        return Err(err(
+            "access_logs.bucket",
+            format!(
+                "is the imported bucket {}, which this app never modifies, so it cannot grant Elastic Load Balancing log delivery; its owner must allow the region's Elastic Load Balancing account (or logdelivery.elasticloadbalancing.amazonaws.com) s3:PutObject on <bucket arn>/{}/AWSLogs/<account>/*, or log to a Bucket of the app with BucketGrant::LoadBalancerLogs",
+                logs.bucket.path(),
                 logs.prefix
             ),
         ));

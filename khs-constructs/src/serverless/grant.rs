@@ -52,7 +52,7 @@ use crate::core::value::Value;
 use crate::security::iam::{PolicyDocument, PolicyStatement, Principal, validate_least_privilege};
 use crate::security::kms::EncryptionKey;
 use crate::security::secrets::Secret;
-use crate::storage::Bucket;
+use crate::storage::{Bucket, BucketRef};
 
 /// Something that can be granted access: it has an IAM role.
 pub trait Grantee {
@@ -190,16 +190,7 @@ impl Bucket {
         scope: &mut impl AsScope,
         grantee: &dyn Grantee,
     ) -> Result<Handle<CfnPolicy>> {
-        grant(
-            scope,
-            grantee,
-            "Read",
-            self.path(),
-            vec![
-                PolicyStatement::allow(BUCKET_READ_ACTIONS, [self.objects_arn()]),
-                PolicyStatement::allow(["s3:ListBucket"], [self.arn()]),
-            ],
-        )
+        self.reference().grant_read(scope, grantee)
     }
 
     /// Lets `grantee` write and delete objects: `s3:PutObject`,
@@ -209,16 +200,7 @@ impl Bucket {
         scope: &mut impl AsScope,
         grantee: &dyn Grantee,
     ) -> Result<Handle<CfnPolicy>> {
-        grant(
-            scope,
-            grantee,
-            "Write",
-            self.path(),
-            vec![PolicyStatement::allow(
-                BUCKET_WRITE_ACTIONS,
-                [self.objects_arn()],
-            )],
-        )
+        self.reference().grant_write(scope, grantee)
     }
 
     /// Lets `grantee` read and write objects: [`Bucket::grant_read`] and
@@ -228,24 +210,79 @@ impl Bucket {
         scope: &mut impl AsScope,
         grantee: &dyn Grantee,
     ) -> Result<Handle<CfnPolicy>> {
+        self.reference().grant_read_write(scope, grantee)
+    }
+}
+
+/// The grants of a bucket of the app or of an imported one: one policy on
+/// the grantee's role, never a statement on the bucket's policy.
+impl BucketRef {
+    /// [`Bucket::grant_read`]; for an imported bucket with a
+    /// [`kms_key_arn`](crate::storage::BucketImport::kms_key_arn), also
+    /// `kms:Decrypt` on that key through S3.
+    pub fn grant_read(
+        &self,
+        scope: &mut impl AsScope,
+        grantee: &dyn Grantee,
+    ) -> Result<Handle<CfnPolicy>> {
+        let mut statements = vec![
+            PolicyStatement::allow(BUCKET_READ_ACTIONS, [self.objects_arn()]),
+            PolicyStatement::allow(["s3:ListBucket"], [self.arn()]),
+        ];
+        statements.extend(self.key_statement(&KEY_READ));
+        grant(scope, grantee, "Read", self.path(), statements)
+    }
+
+    /// [`Bucket::grant_write`]; for an imported bucket with a key, also
+    /// `kms:Decrypt` and `kms:GenerateDataKey` on it through S3.
+    pub fn grant_write(
+        &self,
+        scope: &mut impl AsScope,
+        grantee: &dyn Grantee,
+    ) -> Result<Handle<CfnPolicy>> {
+        let mut statements = vec![PolicyStatement::allow(
+            BUCKET_WRITE_ACTIONS,
+            [self.objects_arn()],
+        )];
+        statements.extend(self.key_statement(&KEY_WRITE));
+        grant(scope, grantee, "Write", self.path(), statements)
+    }
+
+    /// [`Bucket::grant_read_write`]; for an imported bucket with a key,
+    /// also the key actions of [`BucketRef::grant_write`].
+    pub fn grant_read_write(
+        &self,
+        scope: &mut impl AsScope,
+        grantee: &dyn Grantee,
+    ) -> Result<Handle<CfnPolicy>> {
         let mut actions: Vec<&str> = BUCKET_READ_ACTIONS.to_vec();
         actions.extend(BUCKET_WRITE_ACTIONS);
-        grant(
-            scope,
-            grantee,
-            "ReadWrite",
-            self.path(),
-            vec![
-                PolicyStatement::allow(actions, [self.objects_arn()]),
-                PolicyStatement::allow(["s3:ListBucket"], [self.arn()]),
-            ],
-        )
+        let mut statements = vec![
+            PolicyStatement::allow(actions, [self.objects_arn()]),
+            PolicyStatement::allow(["s3:ListBucket"], [self.arn()]),
+        ];
+        statements.extend(self.key_statement(&KEY_WRITE));
+        grant(scope, grantee, "ReadWrite", self.path(), statements)
+    }
+
+    /// The key statement of an imported bucket's key, through S3.
+    fn key_statement(&self, actions: &[&str]) -> Option<PolicyStatement> {
+        self.encryption_key()
+            .map(|key| key_statement(key, actions, "s3"))
     }
 
     /// `<bucket arn>/*`.
     fn objects_arn(&self) -> Value<String> {
-        crate::core::intrinsic::Intrinsic::sub(format!("${{{}.Arn}}/*", self.bucket().logical_id()))
-            .into()
+        match self.handle() {
+            Some(b) => {
+                crate::core::intrinsic::Intrinsic::sub(format!("${{{}.Arn}}/*", b.logical_id()))
+                    .into()
+            }
+            None => crate::storage::bucket::sub_name(
+                "arn:${AWS::Partition}:s3:::{name}/*",
+                &self.name(),
+            ),
+        }
     }
 }
 

@@ -116,6 +116,16 @@ pub(crate) fn validate(path: &ConstructPath, props: &CdnProps, region: &str) -> 
         }
     }
     if let Some(logs) = &props.access_logs {
+        if logs.bucket.is_imported() {
+            return Err(Error::invalid_prop(
+                path,
+                "access_logs.bucket",
+                format!(
+                    "is the imported bucket {}, which this app never modifies, and CloudFront standard logs add an ACL grant to their bucket; its owner must enable ACLs (BucketOwnerPreferred) and grant the awslogsdelivery account FULL_CONTROL in the bucket ACL, or log to a Bucket of the app with ObjectOwnership::BucketOwnerPreferred",
+                    logs.bucket.path()
+                ),
+            ));
+        }
         if logs.bucket.object_ownership() != ObjectOwnership::BucketOwnerPreferred {
             return Err(Error::invalid_prop(
                 path,

@@ -474,6 +474,32 @@ mod tests {
     }
 
     #[test]
+    fn fails_when_the_log_bucket_is_imported() {
+        let e = err("us-east-1", |s| {
+            let logs = Bucket::import(
+                s,
+                "SharedLogs",
+                crate::storage::BucketImport {
+                    object_ownership: crate::storage::ObjectOwnership::BucketOwnerPreferred,
+                    ..crate::storage::BucketImport::new("team-cdn-logs")
+                },
+            )
+            .unwrap();
+            CdnProps {
+                access_logs: Some(CdnAccessLogs {
+                    bucket: logs,
+                    prefix: "cloudfront/".into(),
+                }),
+                ..CdnProps::default()
+            }
+        });
+        assert_eq!(
+            e,
+            "web/Cdn: access_logs.bucket is the imported bucket web/SharedLogs, which this app never modifies, and CloudFront standard logs add an ACL grant to their bucket; its owner must enable ACLs (BucketOwnerPreferred) and grant the awslogsdelivery account FULL_CONTROL in the bucket ACL, or log to a Bucket of the app with ObjectOwnership::BucketOwnerPreferred"
+        );
+    }
+
+    #[test]
     fn fails_when_the_log_prefix_is_malformed() {
         let e = err("us-east-1", |s| {
             let logs = Bucket::new(

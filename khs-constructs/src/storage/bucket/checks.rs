@@ -292,6 +292,16 @@ pub(crate) fn validate(path: &ConstructPath, props: &BucketProps, region: &str) 
 pub(crate) fn check_access_log_target(path: &ConstructPath, logs: &ServerAccessLogs) -> Result<()> {
     check_prefix(path, "server_access_logs.prefix", &logs.prefix, false)?;
     let target = &logs.bucket;
+    if target.is_imported() {
+        return Err(Error::invalid_prop(
+            path,
+            "server_access_logs.bucket",
+            format!(
+                "is the imported bucket {}, which this app never modifies, so it cannot grant S3 server access logging; its owner must allow the principal logging.s3.amazonaws.com s3:PutObject on <bucket arn>/{}* (conditions aws:SourceAccount and aws:SourceArn), or log to a Bucket of the app with BucketGrant::ServerAccessLogs",
+                target.path, logs.prefix
+            ),
+        ));
+    }
     if target.kms_encrypted {
         return Err(Error::invalid_prop(
             path,

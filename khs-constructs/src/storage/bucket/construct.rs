@@ -153,8 +153,11 @@ impl Bucket {
         };
         let mut options = ResourceOptions::policy(props.removal_policy);
         if let Some(logs) = &props.server_access_logs {
-            // The target's policy must grant the logging service first.
-            options = options.depends_on(logs.bucket.policy());
+            // The target's policy must grant the logging service first
+            // (an imported target was refused by `check_access_log_target`).
+            if let Some(policy) = logs.bucket.policy() {
+                options = options.depends_on(policy);
+            }
         }
         let bucket = me.add_with("Bucket", resource, options)?;
         let policy = me.add(
@@ -220,20 +223,19 @@ impl Bucket {
     /// A reference for other constructs' props (take it after adding the
     /// grants it should reflect).
     pub fn reference(&self) -> BucketRef {
-        BucketRef {
-            bucket: self.bucket.clone(),
-            policy: self.policy.clone(),
-            path: self.path.to_string(),
-            object_ownership: self.object_ownership,
-            kms_encrypted: self.kms_encrypted,
-            access_log_prefixes: self
-                .grants
+        BucketRef::from_handles(
+            &self.bucket,
+            &self.policy,
+            self.path.clone(),
+            self.object_ownership,
+            self.kms_encrypted,
+            self.grants
                 .iter()
                 .filter_map(|g| match g {
                     BucketGrant::ServerAccessLogs { prefix } => Some(prefix.clone()),
                     _ => None,
                 })
                 .collect(),
-        }
+        )
     }
 }

@@ -30,11 +30,13 @@
 
 mod checks;
 mod construct;
+mod import;
 mod policy;
 mod props;
 
 pub(crate) use checks::*;
 pub use construct::*;
+pub use import::*;
 pub(crate) use policy::*;
 pub use props::*;
 

@@ -4,9 +4,11 @@ use crate::cfn::attributes::*;
 use std::fmt;
 
 use crate::cfn;
+use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::template::DeletionPolicy;
 use crate::core::value::Value;
+use crate::security::kms::EncryptionKey;
 
 /// Days before S3 accepts a transition to `STANDARD_IA` or `ONEZONE_IA`
 /// (objects younger than this cannot move to an infrequent-access class).
@@ -263,33 +265,77 @@ impl LifecycleRule {
     }
 }
 
-/// A lightweight, clonable reference to a [`Bucket`](super::Bucket) of the same stack, for
-/// props of other constructs (`Cdn` access logs, server access logs).
+/// A lightweight, clonable reference to a bucket, for props of other
+/// constructs (`Cdn` access logs, server access logs, load balancer access
+/// logs, [`Code::from_bucket`](crate::serverless::function::Code::from_bucket))
+/// and for grants on the app's roles: one of the app's
+/// ([`Bucket::reference`](super::Bucket::reference)) or one that exists
+/// already ([`Bucket::import`](super::Bucket::import)), which is never
+/// modified ([`BucketRef::is_imported`]; [`BucketRef::handle`] and
+/// [`BucketRef::policy`] are `None`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BucketRef {
-    pub(crate) bucket: Handle<cfn::s3::Bucket>,
-    pub(crate) policy: Handle<cfn::s3::BucketPolicy>,
-    pub(crate) path: String,
+    pub(crate) bucket: Option<Handle<cfn::s3::Bucket>>,
+    pub(crate) policy: Option<Handle<cfn::s3::BucketPolicy>>,
+    pub(crate) name: Value<String>,
+    pub(crate) arn: Value<String>,
+    pub(crate) domain_name: Value<String>,
+    pub(crate) regional_domain_name: Value<String>,
+    pub(crate) path: ConstructPath,
     pub(crate) object_ownership: ObjectOwnership,
     pub(crate) kms_encrypted: bool,
+    pub(crate) key: Option<EncryptionKey>,
     pub(crate) access_log_prefixes: Vec<String>,
 }
 
 impl BucketRef {
-    /// The bucket resource.
-    pub fn handle(&self) -> &Handle<cfn::s3::Bucket> {
-        &self.bucket
+    /// A reference to a bucket resource of the app.
+    pub(crate) fn from_handles(
+        bucket: &Handle<cfn::s3::Bucket>,
+        policy: &Handle<cfn::s3::BucketPolicy>,
+        path: ConstructPath,
+        object_ownership: ObjectOwnership,
+        kms_encrypted: bool,
+        access_log_prefixes: Vec<String>,
+    ) -> Self {
+        BucketRef {
+            bucket: Some(bucket.clone()),
+            policy: Some(policy.clone()),
+            name: bucket.ref_(),
+            arn: bucket.attr_arn(),
+            domain_name: bucket.attr_domain_name(),
+            regional_domain_name: bucket.attr_regional_domain_name(),
+            path,
+            object_ownership,
+            kms_encrypted,
+            key: None,
+            access_log_prefixes,
+        }
+    }
+
+    /// The bucket resource; `None` for an imported bucket (nothing of it is
+    /// in the stack).
+    pub fn handle(&self) -> Option<&Handle<cfn::s3::Bucket>> {
+        self.bucket.as_ref()
     }
 
     /// The bucket's policy: resources that write to the bucket from the
     /// moment they are created (S3 server access logging, load balancer
-    /// logs) should depend on it, so the grants exist first.
-    pub fn policy(&self) -> &Handle<cfn::s3::BucketPolicy> {
-        &self.policy
+    /// logs) should depend on it, so the grants exist first. `None` for an
+    /// imported bucket (its policy is its owner's and never modified).
+    pub fn policy(&self) -> Option<&Handle<cfn::s3::BucketPolicy>> {
+        self.policy.as_ref()
     }
 
-    /// The construct path of the bucket.
-    pub fn path(&self) -> &str {
+    /// Whether the bucket exists outside the app
+    /// ([`Bucket::import`](super::Bucket::import)): nothing of it is in the
+    /// stack and neither it nor its policy is ever modified.
+    pub fn is_imported(&self) -> bool {
+        self.bucket.is_none()
+    }
+
+    /// The construct path of the bucket (or of the import).
+    pub fn path(&self) -> &ConstructPath {
         &self.path
     }
 
@@ -304,31 +350,38 @@ impl BucketRef {
         self.kms_encrypted
     }
 
+    /// The customer managed key of an imported bucket, when given
+    /// ([`BucketImport::kms_key_arn`](super::BucketImport::kms_key_arn)):
+    /// the grants add its key actions. `None` for a bucket of the app.
+    pub fn encryption_key(&self) -> Option<&EncryptionKey> {
+        self.key.as_ref()
+    }
+
     /// The prefixes under which the bucket accepts S3 server access logs
     /// (its [`BucketGrant::ServerAccessLogs`] grants when the reference was
-    /// taken).
+    /// taken; none for an imported bucket).
     pub fn access_log_prefixes(&self) -> &[String] {
         &self.access_log_prefixes
     }
 
-    /// The bucket name (`Ref`).
+    /// The bucket name (`Ref`, or the imported name).
     pub fn name(&self) -> Value<String> {
-        self.bucket.ref_()
+        self.name.clone()
     }
 
-    /// The bucket ARN.
+    /// The bucket ARN (`arn:${AWS::Partition}:s3:::<name>` for an import).
     pub fn arn(&self) -> Value<String> {
-        self.bucket.attr_arn()
+        self.arn.clone()
     }
 
     /// `<name>.s3.amazonaws.com`, as CloudFront logging wants it.
     pub fn domain_name(&self) -> Value<String> {
-        self.bucket.attr_domain_name()
+        self.domain_name.clone()
     }
 
     /// `<name>.s3.<region>.amazonaws.com`, as CloudFront origins want it.
     pub fn regional_domain_name(&self) -> Value<String> {
-        self.bucket.attr_regional_domain_name()
+        self.regional_domain_name.clone()
     }
 }
 
