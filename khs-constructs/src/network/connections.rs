@@ -384,20 +384,39 @@ impl Connections {
             },
         )?;
         if source.egress == Egress::Restricted && !source.is_imported() {
-            s.add(
+            source.write_egress(
+                &mut s,
                 &format!("{from}EgressTo{target}{suffix}"),
-                SecurityGroupEgress {
-                    destination_security_group_id: Some(self.security_group_id()),
-                    from_port: Some(port.from.into()),
-                    to_port: Some(port.to.into()),
-                    description: Some(format!("to {} on {port}", self.path).into()),
-                    ..SecurityGroupEgress::new(SecurityGroupEgressRequired {
-                        ip_protocol: port.protocol.as_str().into(),
-                        group_id: source.security_group_id(),
-                    })
-                },
+                self,
+                port,
+                format!("to {} on {port}", self.path),
             )?;
         }
+        Ok(())
+    }
+
+    /// Writes the egress rule `id` on this group to `target`'s group.
+    fn write_egress(
+        &self,
+        s: &mut Scope<'_>,
+        id: &str,
+        target: &Connections,
+        port: Port,
+        description: String,
+    ) -> Result<()> {
+        s.add(
+            id,
+            SecurityGroupEgress {
+                destination_security_group_id: Some(target.security_group_id()),
+                from_port: Some(port.from.into()),
+                to_port: Some(port.to.into()),
+                description: Some(description.into()),
+                ..SecurityGroupEgress::new(SecurityGroupEgressRequired {
+                    ip_protocol: port.protocol.as_str().into(),
+                    group_id: self.security_group_id(),
+                })
+            },
+        )?;
         Ok(())
     }
 
@@ -450,20 +469,13 @@ impl Connections {
         let mut s = scope.as_scope();
         let to = short_name(&target.path, s.path());
         let from = short_name(&self.path, s.path());
-        s.add(
+        self.write_egress(
+            &mut s,
             &format!("{from}EgressTo{to}{}", port.id_suffix()),
-            SecurityGroupEgress {
-                destination_security_group_id: Some(target.security_group_id()),
-                from_port: Some(port.from.into()),
-                to_port: Some(port.to.into()),
-                description: Some(format!("to {} (imported) on {port}", target.path).into()),
-                ..SecurityGroupEgress::new(SecurityGroupEgressRequired {
-                    ip_protocol: port.protocol.as_str().into(),
-                    group_id: self.security_group_id(),
-                })
-            },
-        )?;
-        Ok(())
+            target,
+            port,
+            format!("to {} (imported) on {port}", target.path),
+        )
     }
 
     /// [`Connections::allow_to`] on `target`'s default port; an error when
