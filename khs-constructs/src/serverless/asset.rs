@@ -331,7 +331,8 @@ pub fn write_assets(artifacts: &[StackArtifact], dir: &Path) -> Result<Vec<Asset
     Ok(out)
 }
 
-#[cfg(all(test, feature = "assets"))]
+#[cfg(test)]
+#[cfg(feature = "assets")]
 mod tests {
     use super::*;
 
