@@ -27,6 +27,11 @@ pub struct LogicalId(String);
 impl LogicalId {
     /// Validates an explicit logical ID (an override).
     pub fn new(path: &ConstructPath, id: &str) -> Result<Self> {
+        Self::checked(path, id.to_string())
+    }
+
+    /// `id` as a logical id, or the error naming `path` and what is wrong.
+    fn checked(path: &ConstructPath, id: String) -> Result<Self> {
         let reason = if id.is_empty() {
             Some("it must not be empty".to_string())
         } else if id.len() > MAX_LOGICAL_ID_LEN {
@@ -44,23 +49,24 @@ impl LogicalId {
         match reason {
             Some(reason) => Err(Error::InvalidLogicalId {
                 path: path.to_string(),
-                logical_id: id.to_string(),
+                logical_id: id,
                 reason,
             }),
-            None => Ok(LogicalId(id.to_string())),
+            None => Ok(LogicalId(id)),
         }
     }
 
     /// Derives the logical ID of a construct path (see the module docs).
     pub fn from_path(path: &ConstructPath) -> Result<Self> {
-        let mut out = String::new();
-        for id in path.ids() {
-            out.push_str(&pascal(id));
+        let ids = path.as_str().len().saturating_sub(path.stack().len());
+        let mut out = String::with_capacity(ids + 1);
+        for id in path.ids_iter() {
+            push_pascal(&mut out, id);
         }
         if out.chars().next().is_some_and(|c| c.is_ascii_digit()) {
             out.insert(0, 'R');
         }
-        Self::new(path, &out)
+        Self::checked(path, out)
     }
 
     /// The id as a string.
@@ -69,9 +75,8 @@ impl LogicalId {
     }
 }
 
-/// `api-service_v2` → `ApiServiceV2`.
-fn pascal(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
+/// Appends `api-service_v2` as `ApiServiceV2`.
+fn push_pascal(out: &mut String, id: &str) {
     let mut upper = true;
     for c in id.chars() {
         if c.is_ascii_alphanumeric() {
@@ -85,7 +90,6 @@ fn pascal(id: &str) -> String {
             upper = true;
         }
     }
-    out
 }
 
 impl fmt::Display for LogicalId {

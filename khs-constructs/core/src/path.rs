@@ -1,6 +1,8 @@
 //! Construct paths: `stack/Construct/Child`.
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 use super::error::{Error, Result};
 
@@ -9,16 +11,24 @@ pub const MAX_CONSTRUCT_ID_LEN: usize = 128;
 
 /// The path of a construct inside an app: the stack name followed by the ids
 /// of the constructs that contain it, e.g. `khs-crm-prod/Network/Vpc`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// The path is kept as one shared string, so cloning it (every resource's
+/// path is held by the stack in three places) copies nothing. Paths order as
+/// their lists of ids do (`s/A` < `s/A/B` < `s/A-x`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConstructPath {
-    parts: Vec<String>,
+    /// `stack/Id/Id`: ids never contain `/`, nor do stack names.
+    text: Arc<str>,
+    /// The length of the stack name at the start of `text`.
+    stack_len: usize,
 }
 
 impl ConstructPath {
     /// The root path of a stack.
     pub fn root(stack: &str) -> Self {
         ConstructPath {
-            parts: vec![stack.to_string()],
+            text: Arc::from(stack),
+            stack_len: stack.len(),
         }
     }
 
@@ -43,30 +53,95 @@ impl ConstructPath {
                 reason,
             });
         }
-        let mut parts = self.parts.clone();
-        parts.push(id.to_string());
-        Ok(ConstructPath { parts })
+        let mut text = String::with_capacity(self.text.len() + 1 + id.len());
+        text.push_str(&self.text);
+        text.push('/');
+        text.push_str(id);
+        Ok(ConstructPath {
+            text: Arc::from(text),
+            stack_len: self.stack_len,
+        })
     }
 
     /// The stack name (the first part).
     pub fn stack(&self) -> &str {
-        &self.parts[0]
+        &self.text[..self.stack_len]
     }
 
-    /// The ids below the stack.
-    pub fn ids(&self) -> &[String] {
-        &self.parts[1..]
+    /// The ids below the stack, outermost first.
+    pub fn ids(&self) -> Vec<&str> {
+        self.ids_iter().collect()
+    }
+
+    /// The ids below the stack, outermost first, without collecting them.
+    pub fn ids_iter(&self) -> impl DoubleEndedIterator<Item = &str> + '_ {
+        self.text[self.stack_len..]
+            .split('/')
+            .filter(|id| !id.is_empty())
+    }
+
+    /// Whether `self` is `other` or lies below it.
+    pub fn starts_with(&self, other: &ConstructPath) -> bool {
+        self.text.len() >= other.text.len()
+            && self.text.starts_with(&*other.text)
+            && (self.text.len() == other.text.len()
+                || self.text.as_bytes()[other.text.len()] == b'/')
+    }
+
+    /// The letters and digits of the ids below `scope`'s ids, joined (all
+    /// the ids when they do not start with `scope`'s; the stacks are not
+    /// compared): a short, readable name for the ids of what a construct
+    /// adds on another's behalf (`AppDbIngress` rather than the whole path).
+    pub fn short_name_below(&self, scope: &ConstructPath) -> String {
+        let ids = &self.text[self.stack_len..];
+        let scope_ids = &scope.text[scope.stack_len..];
+        let below = match ids.strip_prefix(scope_ids) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+            _ => ids,
+        };
+        below.chars().filter(char::is_ascii_alphanumeric).collect()
     }
 
     /// The last id (the stack name for a root path).
     pub fn id(&self) -> &str {
-        self.parts.last().map(String::as_str).unwrap_or_default()
+        self.text.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// The path as text, `stack/Id/Id` (what [`fmt::Display`] writes).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The stack name as a shared string: no copy for a root path.
+    pub(crate) fn shared_stack(&self) -> Arc<str> {
+        if self.text.len() == self.stack_len {
+            Arc::clone(&self.text)
+        } else {
+            Arc::from(self.stack())
+        }
+    }
+
+    /// The parts, stack name first.
+    fn parts(&self) -> impl Iterator<Item = &str> + '_ {
+        std::iter::once(self.stack()).chain(self.ids_iter())
+    }
+}
+
+impl PartialOrd for ConstructPath {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ConstructPath {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts().cmp(other.parts())
     }
 }
 
 impl fmt::Display for ConstructPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.parts.join("/"))
+        f.write_str(&self.text)
     }
 }
 
@@ -85,6 +160,27 @@ mod tests {
         assert_eq!(p.ids(), ["A", "B"]);
         assert_eq!(p.id(), "B");
         assert_eq!(p.stack(), "s");
+        assert_eq!(ConstructPath::root("s").ids(), Vec::<&str>::new());
+        assert_eq!(ConstructPath::root("s").id(), "s");
+    }
+
+    #[test]
+    fn orders_by_ids_not_by_text() {
+        let root = ConstructPath::root("s");
+        let a = root.child("A").unwrap();
+        let ab = a.child("B").unwrap();
+        let a_x = root.child("A-x").unwrap();
+        // As lists of ids: ["A"] < ["A", "B"] < ["A-x"]; as text "s/A-x"
+        // would sort before "s/A/B".
+        let mut v = vec![a_x.clone(), ab.clone(), a.clone()];
+        v.sort();
+        assert_eq!(v, [a.clone(), ab.clone(), a_x.clone()]);
+        assert!(ab.starts_with(&a) && a.starts_with(&a) && !a_x.starts_with(&a));
+        assert_eq!(ab.short_name_below(&a), "B");
+        assert_eq!(a_x.short_name_below(&a), "Ax");
+        let other_stack = ConstructPath::root("t").child("A").unwrap();
+        assert_eq!(ab.short_name_below(&other_stack), "B", "ids only");
+        assert_eq!(ab.short_name_below(&root), "AB");
     }
 
     #[test]

@@ -202,6 +202,15 @@ impl<R> Handle<R> {
         }
     }
 
+    /// [`Handle::in_stack`] with the stack's name already shared.
+    pub(crate) fn in_shared_stack(stack: std::sync::Arc<str>, logical_id: LogicalId) -> Self {
+        Handle {
+            logical_id,
+            stack: Some(stack),
+            _resource: PhantomData,
+        }
+    }
+
     /// The resource's logical id.
     pub fn logical_id(&self) -> &LogicalId {
         &self.logical_id

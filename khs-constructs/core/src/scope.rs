@@ -34,7 +34,7 @@ pub trait AsScope {
 
 impl AsScope for Stack {
     fn as_scope(&mut self) -> Scope<'_> {
-        let path = ConstructPath::root(self.name());
+        let path = self.root_path().clone();
         Scope { stack: self, path }
     }
 }
@@ -234,7 +234,10 @@ impl Scope<'_> {
             foreign,
             options,
         )?;
-        Ok(Handle::in_stack(self.stack.name(), logical_id))
+        Ok(Handle::in_shared_stack(
+            self.stack.root_path().shared_stack(),
+            logical_id,
+        ))
     }
 
     /// Sets a property of an already added resource (an escape hatch for

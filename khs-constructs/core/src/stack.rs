@@ -135,6 +135,8 @@ struct ResourceInfo {
 #[derive(Debug, Clone)]
 pub struct Stack {
     name: String,
+    /// The root path, `name` as a shared string (scopes and handles clone it).
+    root: ConstructPath,
     props: StackProps,
     template: Template,
     paths: BTreeSet<ConstructPath>,
@@ -184,6 +186,7 @@ impl Stack {
         };
         Ok(Stack {
             name: name.to_string(),
+            root: ConstructPath::root(name),
             props,
             template,
             paths: BTreeSet::new(),
@@ -210,6 +213,11 @@ impl Stack {
     /// The stack name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The root path of the stack's construct tree.
+    pub(crate) fn root_path(&self) -> &ConstructPath {
+        &self.root
     }
 
     /// Account and region.

@@ -205,8 +205,8 @@ impl Topic {
         let mut s = scope.as_scope();
         let name = format!(
             "{}To{}",
-            crate::serverless::grant::short_name(&self.path, s.path()),
-            crate::serverless::grant::short_name(queue.path(), s.path())
+            self.path.short_name_below(s.path()),
+            queue.path().short_name_below(s.path())
         );
         s.add(
             &format!("{name}Subscription"),

@@ -181,17 +181,6 @@ pub struct Connections {
     egress: Egress,
 }
 
-/// A short name for rule ids: the construct path below `scope` (the scope
-/// the rule is added to), joined, so ids do not repeat the scope's prefix.
-fn short_name(path: &ConstructPath, scope: &ConstructPath) -> String {
-    let ids = path.ids();
-    let below = ids.strip_prefix(scope.ids()).unwrap_or(ids);
-    below
-        .iter()
-        .flat_map(|id| id.chars().filter(char::is_ascii_alphanumeric))
-        .collect()
-}
-
 impl Connections {
     /// Wraps an existing security group. `path` is the construct that owns it
     /// (used in errors and in the ids of rules); `egress` says whether the
@@ -365,8 +354,8 @@ impl Connections {
             ));
         }
         let mut s = scope.as_scope();
-        let target = short_name(&self.path, s.path());
-        let from = short_name(&source.path, s.path());
+        let target = self.path.short_name_below(s.path());
+        let from = source.path.short_name_below(s.path());
         let suffix = port.id_suffix();
         s.add(
             &format!("{target}IngressFrom{from}{suffix}"),
@@ -467,8 +456,8 @@ impl Connections {
             return Ok(());
         }
         let mut s = scope.as_scope();
-        let to = short_name(&target.path, s.path());
-        let from = short_name(&self.path, s.path());
+        let to = target.path.short_name_below(s.path());
+        let from = self.path.short_name_below(s.path());
         self.write_egress(
             &mut s,
             &format!("{from}EgressTo{to}{}", port.id_suffix()),
@@ -556,7 +545,7 @@ impl Connections {
         }
         let mut s = scope.as_scope();
         s.add(
-            &format!("{}Egress{id}", short_name(&self.path, s.path())),
+            &format!("{}Egress{id}", self.path.short_name_below(s.path())),
             SecurityGroupEgress {
                 cidr_ip: Some(cidr.into()),
                 from_port: Some(port.from.into()),
@@ -588,7 +577,7 @@ impl Connections {
         scope.add(
             &format!(
                 "{}IngressFromInternet{}",
-                short_name(&self.path, scope.path()),
+                self.path.short_name_below(scope.path()),
                 port.id_suffix()
             ),
             SecurityGroupIngress {

@@ -744,8 +744,8 @@ impl Function {
         let mut s = scope.as_scope();
         let id = format!(
             "{}From{}",
-            crate::serverless::grant::short_name(&self.path, s.path()),
-            crate::serverless::grant::short_name(queue.path(), s.path())
+            self.path.short_name_below(s.path()),
+            queue.path().short_name_below(s.path())
         );
         s.add_with(
             &id,
@@ -802,8 +802,8 @@ impl Function {
         let mut s = scope.as_scope();
         let id = format!(
             "{}From{}Stream",
-            crate::serverless::grant::short_name(&self.path, s.path()),
-            crate::serverless::grant::short_name(table.path(), s.path())
+            self.path.short_name_below(s.path()),
+            table.path().short_name_below(s.path())
         );
         s.add_with(
             &id,

@@ -115,16 +115,6 @@ impl Grantee for FargateService {
     }
 }
 
-/// Letters and digits of the path below `scope`, for ids.
-pub(crate) fn short_name(path: &ConstructPath, scope: &ConstructPath) -> String {
-    let ids = path.ids();
-    let below = ids.strip_prefix(scope.ids()).unwrap_or(ids);
-    below
-        .iter()
-        .flat_map(|id| id.chars().filter(char::is_ascii_alphanumeric))
-        .collect()
-}
-
 /// Adds the policy `<grantee><verb><resource>` with `statements` to the
 /// grantee's role, after checking it for least privilege. The building
 /// block of every `grant_*` method; use it for grants of your own.
@@ -138,8 +128,8 @@ pub fn grant(
     let mut s = scope.as_scope();
     let id = format!(
         "{}{verb}{}",
-        short_name(grantee.grant_path(), s.path()),
-        short_name(resource, s.path())
+        grantee.grant_path().short_name_below(s.path()),
+        resource.short_name_below(s.path())
     );
     let mut doc = PolicyDocument::default();
     for st in statements {

@@ -284,7 +284,7 @@ pub(crate) fn spa_routes_code(root: &str) -> String {
 
 pub(crate) fn policy_name(path: &ConstructPath, suffix: &str, max: usize) -> String {
     let mut parts = vec![path.stack().to_string()];
-    parts.extend(path.ids().iter().cloned());
+    parts.extend(path.ids_iter().map(str::to_string));
     parts.push(suffix.to_string());
     let name: String = parts
         .join("-")
