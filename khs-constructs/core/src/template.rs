@@ -74,13 +74,88 @@ impl Template {
         // Room for the usual size up front (about 1.2 KB a resource in the
         // KHS app), so that the text is not copied as it grows.
         let mut out = Vec::with_capacity(1024 + 1536 * self.resources.len());
-        let mut serializer = serde_json::Serializer::with_formatter(
-            &mut out,
-            serde_json::ser::PrettyFormatter::new(),
-        );
+        let mut serializer = serde_json::Serializer::with_formatter(&mut out, Pretty::default());
         self.serialize(&mut serializer)?;
         out.push(b'\n');
         String::from_utf8(out).map_err(<serde_json::Error as serde::ser::Error>::custom)
+    }
+}
+
+/// The layout of serde_json's `PrettyFormatter` (two spaces, `": "`, `[]`
+/// and `{}` when empty), byte for byte, with each line's indentation
+/// written at once rather than two spaces at a time.
+#[derive(Default)]
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    /// A newline (after a comma when `comma`) and the current indentation.
+    fn line<W: ?Sized + std::io::Write>(&self, w: &mut W, comma: bool) -> std::io::Result<()> {
+        const SPACES: &[u8; 128] = &[b' '; 128];
+        w.write_all(if comma { b",\n" } else { b"\n" })?;
+        let mut n = 2 * self.depth;
+        while n > 0 {
+            let step = n.min(SPACES.len());
+            w.write_all(&SPACES[..step])?;
+            n -= step;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + std::io::Write>(&mut self, w: &mut W, c: &[u8]) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(c)
+    }
+
+    fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, c: &[u8]) -> std::io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        if self.has_value {
+            self.line(w, false)?;
+        }
+        w.write_all(c)
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.line(w, !first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.line(w, !first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
@@ -262,6 +337,27 @@ pub struct Export {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pretty_is_serde_jsons_pretty_layout() {
+        let deep = (0..70).fold(
+            json!("leaf"),
+            |v, i| json!({ format!("k{i}"): [v, {}, []] }),
+        );
+        let t = Template {
+            metadata: [("Deep".to_string(), deep), ("Empty".to_string(), json!({}))]
+                .into_iter()
+                .collect(),
+            ..Template::default()
+        };
+        let ours = t.to_pretty_json().unwrap();
+        let theirs = serde_json::to_string_pretty(&t).unwrap() + "\n";
+        assert_eq!(ours, theirs);
+        assert!(
+            ours.contains(&" ".repeat(140)),
+            "deeper than one block of spaces"
+        );
+    }
 
     #[test]
     fn serializes_in_template_order_with_trailing_newline() {
