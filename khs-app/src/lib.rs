@@ -52,8 +52,15 @@ pub fn app_for(stages: &[StageSettings]) -> Result<App, AppError> {
     // The library's built-in rule packs run at synthesis; findings the KHS
     // stacks accept are acknowledged with a reason in `stage::build`.
     let mut app = App::new().with_rule_packs(khs_constructs::rules::builtin());
-    for s in stages {
-        for stack in stage::build(s)? {
+    // Stages share nothing, so each is built on its own thread when the
+    // machine has more than one; the stacks are added in stage order.
+    let built = khs_constructs::core::parallel::map_in_order(
+        stages.iter().collect(),
+        app.threads(),
+        stage::build,
+    );
+    for stacks in built {
+        for stack in stacks? {
             app.add_stack(stack)?;
         }
     }

@@ -17,7 +17,13 @@ use super::timings::SynthTimings;
 pub struct App {
     stacks: Vec<Stack>,
     rule_packs: Vec<RulePack>,
+    /// `None`: the machine's available parallelism.
+    threads: Option<usize>,
 }
+
+/// Below this many resources in the app, synthesis runs on the calling
+/// thread: starting threads would cost more than it saves.
+const PARALLEL_MIN_RESOURCES: usize = 100;
 
 /// One synthesized stack.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +98,28 @@ impl App {
         self
     }
 
+    /// The same app, synthesizing its stacks on at most `threads` threads
+    /// (`1`: on the calling thread only). Stacks are independent once the
+    /// references between them are planned, so each is finished, checked by
+    /// the rule packs and written as JSON on whichever thread is free; the
+    /// artifacts, their order and any error reported are the same for every
+    /// number of threads.
+    ///
+    /// Default: - the machine's available parallelism
+    /// (`std::thread::available_parallelism`), for apps of at least 100
+    /// resources; smaller apps use the calling thread.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads.max(1));
+        self
+    }
+
+    /// The number of threads synthesis may use (see [`App::with_threads`]).
+    pub fn threads(&self) -> usize {
+        self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+    }
+
     /// The rule packs that run at synthesis.
     pub fn rule_packs(&self) -> &[RulePack] {
         &self.rule_packs
@@ -160,56 +188,36 @@ impl App {
             .map(|(i, s)| (s.name(), i))
             .collect();
         let mut templates: Vec<Option<Template>> = templates.into_iter().map(Some).collect();
+        let jobs: Vec<(&Stack, Template)> = order
+            .into_iter()
+            .map(|stack| {
+                let built = index_of
+                    .get(stack.name())
+                    .and_then(|&i| templates.get_mut(i))
+                    .and_then(Option::take)
+                    .unwrap_or_default();
+                (stack, built)
+            })
+            .collect();
+        let resources: usize = jobs.iter().map(|(_, t)| t.resources.len()).sum();
+        let threads = if resources < PARALLEL_MIN_RESOURCES {
+            1
+        } else {
+            self.threads()
+        };
+        let results = super::parallel::map_in_order(jobs, threads, |(stack, built)| {
+            self.synth_stack(&references, stack, built)
+        });
         let mut timings = SynthTimings::default();
-        let mut out = Vec::with_capacity(order.len());
-        for stack in order {
-            let started = Instant::now();
-            let mut built = index_of
-                .get(stack.name())
-                .and_then(|&i| templates.get_mut(i))
-                .and_then(Option::take)
-                .unwrap_or_default();
-            references.apply(stack, &mut built)?;
-            let (mut template, referents) = stack.finish_recorded(built)?;
-            let checked = Instant::now();
-            timings.stacks += checked - started;
-            let rules = super::rules::check_template(
-                &self.rule_packs,
-                stack.name(),
-                &mut template,
-                stack.acknowledgements(),
-            )?;
-            let ruled = Instant::now();
-            timings.rules += ruled - checked;
-            let serializing = Instant::now();
-            timings.stacks += serializing - ruled;
-            let json = template
-                .to_pretty_json()
-                .map_err(|e| Error::Serialization {
-                    stack: stack.name().to_string(),
-                    message: e.to_string(),
-                })?;
-            timings.serialize += serializing.elapsed();
-            if json.len() > super::validate::MAX_TEMPLATE_BYTES {
-                return Err(Error::LimitExceeded {
-                    stack: stack.name().to_string(),
-                    what: "the template size in bytes".to_string(),
-                    got: json.len(),
-                    max: super::validate::MAX_TEMPLATE_BYTES,
-                });
-            }
-            out.push(StackArtifact {
-                name: stack.name().to_string(),
-                env: stack.env().clone(),
-                template,
-                json,
-                tags: stack.props().tags.clone(),
-                termination_protection: stack.props().termination_protection,
-                depends_on: references.all_dependencies(stack),
-                rules,
-                assets: stack.assets().values().cloned().collect(),
-                references: referents,
-            });
+        let mut out = Vec::with_capacity(results.len());
+        // The first error in deployment order is the one reported, however
+        // the stacks were spread over threads.
+        for result in results {
+            let (artifact, t) = result?;
+            timings.stacks += t.stacks;
+            timings.rules += t.rules;
+            timings.serialize += t.serialize;
+            out.push(artifact);
         }
         let checked: Vec<super::references::Synthesized<'_>> = out
             .iter()
@@ -222,6 +230,58 @@ impl App {
             .collect();
         super::references::check_app(&checked)?;
         Ok((out, timings))
+    }
+
+    /// Finishes, checks and writes the template of one stack: `built` is
+    /// its template as built.
+    fn synth_stack(
+        &self,
+        references: &super::references::Plan,
+        stack: &Stack,
+        mut built: Template,
+    ) -> Result<(StackArtifact, SynthTimings)> {
+        let mut timings = SynthTimings::default();
+        let started = Instant::now();
+        references.apply(stack, &mut built)?;
+        let (mut template, referents) = stack.finish_recorded(built)?;
+        let checked = Instant::now();
+        timings.stacks += checked - started;
+        let rules = super::rules::check_template(
+            &self.rule_packs,
+            stack.name(),
+            &mut template,
+            stack.acknowledgements(),
+        )?;
+        let serializing = Instant::now();
+        timings.rules += serializing - checked;
+        let json = template
+            .to_pretty_json()
+            .map_err(|e| Error::Serialization {
+                stack: stack.name().to_string(),
+                message: e.to_string(),
+            })?;
+        timings.serialize += serializing.elapsed();
+        if json.len() > super::validate::MAX_TEMPLATE_BYTES {
+            return Err(Error::LimitExceeded {
+                stack: stack.name().to_string(),
+                what: "the template size in bytes".to_string(),
+                got: json.len(),
+                max: super::validate::MAX_TEMPLATE_BYTES,
+            });
+        }
+        let artifact = StackArtifact {
+            name: stack.name().to_string(),
+            env: stack.env().clone(),
+            template,
+            json,
+            tags: stack.props().tags.clone(),
+            termination_protection: stack.props().termination_protection,
+            depends_on: references.all_dependencies(stack),
+            rules,
+            assets: stack.assets().values().cloned().collect(),
+            references: referents,
+        };
+        Ok((artifact, timings))
     }
 
     /// Writes every template to `dir/<stack>.template.json` (creating `dir`)

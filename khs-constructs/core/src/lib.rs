@@ -11,6 +11,7 @@ pub mod asset;
 pub mod error;
 pub mod intrinsic;
 pub mod logical_id;
+pub mod parallel;
 pub mod path;
 pub mod references;
 pub mod regions;
