@@ -115,8 +115,13 @@ impl App {
 
     /// The number of threads synthesis may use (see [`App::with_threads`]).
     pub fn threads(&self) -> usize {
+        // Asking the system reads the process's CPU quota and affinity:
+        // once per process is enough.
+        static AVAILABLE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
         self.threads.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            *AVAILABLE.get_or_init(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            })
         })
     }
 

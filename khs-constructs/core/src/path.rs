@@ -121,10 +121,6 @@ impl ConstructPath {
         }
     }
 
-    /// The parts, stack name first.
-    fn parts(&self) -> impl Iterator<Item = &str> + '_ {
-        std::iter::once(self.stack()).chain(self.ids_iter())
-    }
 }
 
 impl PartialOrd for ConstructPath {
@@ -135,7 +131,15 @@ impl PartialOrd for ConstructPath {
 
 impl Ord for ConstructPath {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.parts().cmp(other.parts())
+        // As the lists of parts compare: byte by byte, with the separator
+        // below every other byte (a part that is a prefix of another sorts
+        // first), and a path that ends below one that goes on.
+        let (a, b) = (self.text.as_bytes(), other.text.as_bytes());
+        let key = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+        match a.iter().zip(b).position(|(x, y)| x != y) {
+            Some(i) => key(a[i]).cmp(&key(b[i])),
+            None => a.len().cmp(&b.len()),
+        }
     }
 }
 
@@ -176,6 +180,27 @@ mod tests {
         v.sort();
         assert_eq!(v, [a.clone(), ab.clone(), a_x.clone()]);
         assert!(ab.starts_with(&a) && a.starts_with(&a) && !a_x.starts_with(&a));
+        // The same order as the lists of parts, for many shapes.
+        let names = ["A", "A-x", "Ab", "a", "B", "A0", "-A", "A~"];
+        let mut paths = vec![root.clone()];
+        for x in names {
+            let p = root.child(x).unwrap();
+            for y in names {
+                paths.push(p.child(y).unwrap());
+            }
+            paths.push(p);
+        }
+        let parts = |p: &ConstructPath| -> Vec<String> {
+            std::iter::once(p.stack())
+                .chain(p.ids_iter())
+                .map(str::to_string)
+                .collect()
+        };
+        for x in &paths {
+            for y in &paths {
+                assert_eq!(x.cmp(y), parts(x).cmp(&parts(y)), "{x} against {y}");
+            }
+        }
         assert_eq!(ab.short_name_below(&a), "B");
         assert_eq!(a_x.short_name_below(&a), "Ax");
         let other_stack = ConstructPath::root("t").child("A").unwrap();

@@ -107,9 +107,10 @@ fn each_target_mut(v: &mut J, f: &mut impl FnMut(&mut String)) {
 pub(crate) fn localize(own: &str, mut v: J) -> (J, bool) {
     let mut foreign = false;
     each_target_mut(&mut v, &mut |t| {
-        if let Some((stack, id)) = split(t) {
+        if let Some((stack, _)) = split(t) {
             if stack == own {
-                *t = id.to_string();
+                // `stack/` is removed in place: no new string.
+                t.replace_range(..=stack.len(), "");
             } else {
                 foreign = true;
             }

@@ -139,7 +139,8 @@ pub struct Stack {
     root: ConstructPath,
     props: StackProps,
     template: Template,
-    paths: BTreeSet<ConstructPath>,
+    /// Every path registered, for duplicates (never iterated).
+    paths: std::collections::HashSet<ConstructPath>,
     ids: BTreeMap<String, ConstructPath>,
     resources: BTreeMap<String, ResourceInfo>,
     dependencies: BTreeSet<String>,
@@ -189,7 +190,7 @@ impl Stack {
             root: ConstructPath::root(name),
             props,
             template,
-            paths: BTreeSet::new(),
+            paths: std::collections::HashSet::new(),
             ids: BTreeMap::new(),
             resources: BTreeMap::new(),
             dependencies: BTreeSet::new(),
