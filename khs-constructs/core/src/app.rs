@@ -231,6 +231,7 @@ impl App {
                 env: &a.env,
                 template: &a.template,
                 depends_on: &a.depends_on,
+                references: Some(&a.references),
             })
             .collect();
         super::references::check_app(&checked)?;

@@ -120,7 +120,6 @@ impl ConstructPath {
             Arc::from(self.stack())
         }
     }
-
 }
 
 impl PartialOrd for ConstructPath {

@@ -638,6 +638,10 @@ pub(crate) struct Synthesized<'a> {
     pub(crate) env: &'a Environment,
     pub(crate) template: &'a Template,
     pub(crate) depends_on: &'a [String],
+    /// What the template's resources refer to, as the reference check
+    /// recorded it: resources it does not mark as importing a value are not
+    /// walked for `Fn::ImportValue` (every resource is, without it).
+    pub(crate) references: Option<&'a super::validate::References>,
 }
 
 /// The app-level checks over every synthesized template: export names are
@@ -703,7 +707,7 @@ pub(crate) fn check_app(stacks: &[Synthesized<'_>]) -> Result<()> {
             .and_then(|v| serde_json::from_value(v.clone()).ok())
             .unwrap_or_default();
         let mut imports: Vec<(String, String)> = Vec::new();
-        let mut collect = |holder: String, v: &J| {
+        let mut collect = |holder: &dyn Fn() -> String, v: &J| {
             walk(v, &mut |node| {
                 if let Some(arg) = node
                     .as_object()
@@ -711,23 +715,29 @@ pub(crate) fn check_app(stacks: &[Synthesized<'_>]) -> Result<()> {
                     .and_then(|m| m.get("Fn::ImportValue"))
                 {
                     if let Some(name) = literal_name(s.name, arg) {
-                        imports.push((holder.clone(), name));
+                        imports.push((holder(), name));
                     }
                 }
             });
         };
-        for (id, entry) in &s.template.resources {
-            let holder = entry
-                .metadata
-                .as_ref()
-                .and_then(|m| m.get(super::stack::PATH_METADATA_KEY))
-                .and_then(J::as_str)
-                .map_or_else(|| format!("{}/{id}", s.name), str::to_string);
-            collect(holder, &entry.properties);
+        let recorded = s.references.filter(|r| r.fits(s.template));
+        for (i, (id, entry)) in s.template.resources.iter().enumerate() {
+            if recorded.is_some_and(|r| !r.imports(i)) {
+                continue;
+            }
+            let holder = || {
+                entry
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.get(super::stack::PATH_METADATA_KEY))
+                    .and_then(J::as_str)
+                    .map_or_else(|| format!("{}/{id}", s.name), str::to_string)
+            };
+            collect(&holder, &entry.properties);
         }
         for (id, output) in &s.template.outputs {
             if let Ok(v) = serde_json::to_value(&output.value) {
-                collect(format!("{}/Outputs/{id}", s.name), &v);
+                collect(&|| format!("{}/Outputs/{id}", s.name), &v);
             }
         }
         for (at, name) in imports {
