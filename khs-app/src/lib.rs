@@ -49,9 +49,19 @@ pub fn app() -> Result<App, AppError> {
 
 /// The app for the given stage settings.
 pub fn app_for(stages: &[StageSettings]) -> Result<App, AppError> {
+    app_on_threads(stages, None)
+}
+
+/// [`app_for`], building the stages and synthesizing the stacks on at most
+/// `threads` threads (`None`: the machine's available parallelism; see
+/// `App::with_threads`). The templates are the same for every number.
+pub fn app_on_threads(stages: &[StageSettings], threads: Option<usize>) -> Result<App, AppError> {
     // The library's built-in rule packs run at synthesis; findings the KHS
     // stacks accept are acknowledged with a reason in `stage::build`.
     let mut app = App::new().with_rule_packs(khs_constructs::rules::builtin());
+    if let Some(n) = threads {
+        app = app.with_threads(n);
+    }
     // Stages share nothing, so each is built on its own thread when the
     // machine has more than one; the stacks are added in stage order.
     let built = khs_constructs::core::parallel::map_in_order(

@@ -31,6 +31,11 @@ struct Args {
     /// Print the JSON Schema of the stage settings files and exit.
     #[arg(long)]
     schema: bool,
+    /// How many threads build the stages and synthesize the stacks; the
+    /// templates are the same for every number. Default: the available
+    /// cores.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     /// What the architecture diagram (`architecture.md`, `architecture.svg`)
     /// shows: `constructs` (a box per construct) or `resources` (every
     /// resource inside its construct).
@@ -70,7 +75,14 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let started = Instant::now();
-    let app = match khs_app::app() {
+    let stages = match khs_app::stages() {
+        Ok(stages) => stages,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = match khs_app::app_on_threads(&stages, args.threads.map(usize::from)) {
         Ok(app) => app,
         Err(e) => {
             eprintln!("error: {e}");
