@@ -445,4 +445,51 @@ mod tests {
             "{e}"
         );
     }
+
+    /// A stack of `n` topics depending on the stacks `deps`.
+    fn stack_of(name: &str, n: usize, deps: &[&str]) -> Stack {
+        let mut s = stack(name, deps);
+        for i in 0..n {
+            s.as_scope().add(&format!("T{i}"), Topic {}).unwrap();
+        }
+        s
+    }
+
+    #[test]
+    fn the_artifacts_are_the_same_on_any_number_of_threads() {
+        let app = |threads: usize| {
+            let mut app = App::new().with_threads(threads);
+            app.add_stack(stack_of("c", 40, &["b"])).unwrap();
+            app.add_stack(stack_of("b", 60, &[])).unwrap();
+            app.add_stack(stack_of("a", 10, &["c", "b"])).unwrap();
+            app.add_stack(stack_of("d", 50, &[])).unwrap();
+            app.add_stack(stack_of("e", 30, &["a"])).unwrap();
+            app
+        };
+        assert_eq!(app(0).threads(), 1, "at least one thread");
+        let one = app(1).into_synth().unwrap();
+        let names: Vec<&str> = one.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["b", "c", "a", "d", "e"]);
+        for threads in [2, 3, 8] {
+            assert_eq!(app(threads).into_synth().unwrap(), one, "{threads} threads");
+            assert_eq!(app(threads).synth().unwrap(), one, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn the_error_reported_is_the_first_in_deployment_order_on_any_number_of_threads() {
+        for threads in [1, 2, 4] {
+            let mut app = App::new().with_threads(threads);
+            // "z" and "b" are both over the resource quota; "b" is deployed
+            // first ("z" depends on it), however the work is shared out.
+            app.add_stack(stack_of("z", 501, &["b"])).unwrap();
+            app.add_stack(stack_of("a", 5, &[])).unwrap();
+            app.add_stack(stack_of("b", 501, &[])).unwrap();
+            let e = app.into_synth().unwrap_err().to_string();
+            assert!(
+                e.starts_with("b: the number of resources is 502"),
+                "{threads} threads: {e}"
+            );
+        }
+    }
 }
