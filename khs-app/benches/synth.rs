@@ -3,7 +3,9 @@
 //! stages, one stack at CloudFormation's 500-resource limit, and a series of
 //! 1 / 10 / 100 / 1,000 stacks of 10 resources each, whose cost should grow
 //! linearly with the number of resources. Each iteration builds the
-//! constructs and synthesizes them, as the `synth` binary does.
+//! constructs and synthesizes them, as the `synth` binary does: on the
+//! available cores, and for the KHS app and the large app also on one
+//! thread.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use std::hint::black_box;
@@ -18,6 +20,14 @@ fn khs_app(c: &mut Criterion) {
     c.bench_function("synth khs app (all stages)", |b| {
         b.iter(|| {
             let app = khs_app::app().expect("app builds");
+            black_box(app.into_synth().expect("app synthesizes"))
+        })
+    });
+    // The same on one thread (stages built and stacks synthesized in turn).
+    let stages = khs_app::stages().expect("stages parse");
+    c.bench_function("synth khs app (all stages, one thread)", |b| {
+        b.iter(|| {
+            let app = khs_app::app_on_threads(&stages, Some(1)).expect("app builds");
             black_box(app.into_synth().expect("app synthesizes"))
         })
     });
@@ -84,6 +94,15 @@ fn large(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 let app = khs_app::app_for(&stages).expect("app builds");
+                black_box(app.into_synth().expect("app synthesizes"))
+            })
+        },
+    );
+    group.bench_function(
+        format!("synth {n} khs stages ({resources} resources, one thread)"),
+        |b| {
+            b.iter(|| {
+                let app = khs_app::app_on_threads(&stages, Some(1)).expect("app builds");
                 black_box(app.into_synth().expect("app synthesizes"))
             })
         },
