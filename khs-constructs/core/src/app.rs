@@ -307,8 +307,7 @@ impl App {
         }
         for a in artifacts {
             let p = dir.join(a.file_name());
-            let same = std::fs::read_to_string(&p).is_ok_and(|old| old == a.json);
-            if !same {
+            if !same_content(&p, a.json.as_bytes()) {
                 std::fs::write(&p, &a.json).map_err(|e| io(&p, e))?;
             }
         }
@@ -322,10 +321,10 @@ impl App {
         let keep: BTreeSet<String> = artifacts.iter().map(StackArtifact::file_name).collect();
         for a in artifacts {
             let p = dir.join(a.file_name());
-            match std::fs::read_to_string(&p) {
-                Ok(old) if old == a.json => {}
-                Ok(_) => out.push(format!("{} differs from the code", a.file_name())),
-                Err(_) => out.push(format!("{} is missing", a.file_name())),
+            if !p.is_file() {
+                out.push(format!("{} is missing", a.file_name()));
+            } else if !same_content(&p, a.json.as_bytes()) {
+                out.push(format!("{} differs from the code", a.file_name()));
             }
         }
         if let Ok(rd) = std::fs::read_dir(dir) {
@@ -339,6 +338,35 @@ impl App {
             out.extend(stale);
         }
         out
+    }
+}
+
+/// Whether the file at `path` holds exactly `bytes` (`false` when it cannot
+/// be read): the sizes first, then the contents a block at a time, so that
+/// an unchanged template is neither copied into memory nor written again.
+fn same_content(path: &Path, bytes: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    if file
+        .metadata()
+        .map_or(true, |m| m.len() != bytes.len() as u64)
+    {
+        return false;
+    }
+    let mut block = [0u8; 16 * 1024];
+    let mut rest = bytes;
+    loop {
+        match file.read(&mut block) {
+            Ok(0) => return rest.is_empty(),
+            Ok(n) => match rest.split_at_checked(n) {
+                Some((head, tail)) if head == &block[..n] => rest = tail,
+                _ => return false,
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
     }
 }
 
@@ -453,6 +481,24 @@ mod tests {
             s.as_scope().add(&format!("T{i}"), Topic {}).unwrap();
         }
         s
+    }
+
+    #[test]
+    fn same_content_compares_sizes_then_every_block() {
+        let dir = std::env::temp_dir().join(format!("khs-same-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("t.json");
+        let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &big).unwrap();
+        assert!(same_content(&p, &big));
+        let mut late = big.clone();
+        late[99_999] ^= 1;
+        assert!(!same_content(&p, &late), "a difference in the last block");
+        assert!(!same_content(&p, &big[..99_999]), "a shorter text");
+        assert!(!same_content(&dir.join("missing.json"), b""));
+        std::fs::write(&p, b"").unwrap();
+        assert!(same_content(&p, b""));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
