@@ -29,6 +29,7 @@ use std::sync::{Mutex, OnceLock};
 
 use regex_lite::Regex;
 use serde::Deserialize;
+use serde::de::value::CowStrDeserializer;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value as Json};
 
@@ -53,14 +54,21 @@ pub fn properties(type_name: &str, properties: &Json, path: &ConstructPath) -> R
     };
     let mut check = Check::default();
     compiled.assert(root, properties, &mut At::default(), &mut check);
-    for ext in &compiled.extensions {
-        let at: Vec<&str> = ext.at.iter().map(String::as_str).collect();
+    for (index, ext) in compiled.extensions.iter().enumerate() {
         let before = check.out.len();
-        apply_at(&at, properties, &mut At::default(), &mut |value, here| {
-            compiled.assert(ext.schema, value, here, &mut check);
-        });
+        apply_at(
+            &ext.at,
+            properties,
+            &mut At::default(),
+            &mut |value, here| {
+                // Compiled when its path first reaches a value.
+                compiled.assert(compiled.extension(index), value, here, &mut check);
+            },
+        );
         for v in &mut check.out[before..] {
-            v.message.push_str(&format!(" ({})", ext.rule));
+            v.message.push_str(" (");
+            v.message.push_str(&ext.rule);
+            v.message.push(')');
         }
     }
     match check.out.into_iter().next() {
@@ -80,7 +88,7 @@ pub fn properties(type_name: &str, properties: &Json, path: &ConstructPath) -> R
 
 /// Calls `f` with every value at `at` below `value` (`*` is any list item
 /// or object entry).
-fn apply_at(at: &[&str], value: &Json, here: &mut At, f: &mut dyn FnMut(&Json, &mut At)) {
+fn apply_at(at: &[Str], value: &Json, here: &mut At, f: &mut dyn FnMut(&Json, &mut At)) {
     if is_intrinsic(value) {
         return;
     }
@@ -88,7 +96,7 @@ fn apply_at(at: &[&str], value: &Json, here: &mut At, f: &mut dyn FnMut(&Json, &
         f(value, here);
         return;
     };
-    match (value, *first) {
+    match (value, first.as_ref()) {
         (Json::Array(items), "*") => {
             for (i, item) in items.iter().enumerate() {
                 let mark = here.enter_index(i);
@@ -126,7 +134,7 @@ pub fn schema(type_name: &str) -> Option<Json> {
 /// Whether the validation data of `type_name` compiles into the form
 /// synthesis checks against (`false` for types the registry does not know).
 pub fn compiles(type_name: &str) -> bool {
-    compiled_of(type_name).is_some_and(|c| c.root.is_some())
+    compiled_of(type_name).is_some_and(|c| c.root.is_some() && c.compiles_all())
 }
 
 /// The compiled validation data of a type, once per process and type, on
@@ -147,25 +155,28 @@ fn compiled_of(type_name: &str) -> Option<&'static Compiled> {
 /// `\p{L}`): then it is not checked. `regex-lite` rather than `regex`
 /// because it compiles in a fraction of the time, and the schemas' patterns
 /// are short and few per template.
-fn compile_pattern(source: &str) -> Option<Regex> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+fn compile_pattern(source: &Str) -> Option<Regex> {
+    static CACHE: OnceLock<Mutex<HashMap<Str, Option<Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let Ok(mut map) = cache.lock() else {
         return Regex::new(source).ok();
     };
-    map.entry(source.to_string())
-        .or_insert_with(|| Regex::new(source).ok())
-        .clone()
+    if let Some(compiled) = map.get(source.as_ref()) {
+        return compiled.clone();
+    }
+    let compiled = Regex::new(source).ok();
+    map.insert(source.clone(), compiled.clone());
+    compiled
 }
 
 /// A `pattern` keyword: its source, compiled on first use.
 struct Pattern {
-    source: String,
+    source: Str,
     compiled: OnceLock<Option<Regex>>,
 }
 
 impl Pattern {
-    fn new(source: String) -> Self {
+    fn new(source: Str) -> Self {
         Pattern {
             source,
             compiled: OnceLock::new(),
@@ -183,7 +194,158 @@ impl Pattern {
 
 // ---------------------------------------------------------------------------
 // Reading the data as written by the generator straight into the compiled
-// form: no intermediate JSON tree, each keyword lands in its field.
+// form: no intermediate JSON tree, each keyword lands in its field, and the
+// strings are borrowed from the generated text (owned only when they hold
+// escapes).
+
+/// A string of the data: borrowed from the generated text unless it holds
+/// an escape.
+type Str = Cow<'static, str>;
+
+/// A string read from the data (see [`Str`]).
+struct Text(Str);
+
+impl<'de: 'static> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de: 'static> Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Text, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Text, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Text, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A JSON value of the data with its strings borrowed (see [`Str`]): what
+/// the small keywords (`enum`, `required`, `type`, bounds, …) are read as.
+enum Raw {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(Str),
+    Array(Vec<Raw>),
+    /// Members in the order written.
+    Object(Vec<(Str, Raw)>),
+}
+
+impl<'de: 'static> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de: 'static> Visitor<'de> for V {
+            type Value = Raw;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> std::result::Result<Raw, E> {
+                Ok(Raw::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Raw, E> {
+                Ok(Raw::Number(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Raw, E> {
+                Ok(Raw::Number(v.into()))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<Raw, E> {
+                // As `serde_json::Value` reads it.
+                Ok(serde_json::Number::from_f64(v).map_or(Raw::Null, Raw::Number))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Raw, E> {
+                Ok(Raw::String(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Raw, E> {
+                Ok(Raw::String(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Raw, E> {
+                Ok(Raw::String(Cow::Owned(v)))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Raw, E> {
+                Ok(Raw::Null)
+            }
+            fn visit_none<E>(self) -> std::result::Result<Raw, E> {
+                Ok(Raw::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Raw, D::Error> {
+                Raw::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Raw, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(item) = seq.next_element::<Raw>()? {
+                    out.push(item);
+                }
+                Ok(Raw::Array(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Raw, A::Error> {
+                let mut out = Vec::new();
+                while let Some((Text(k), v)) = map.next_entry::<Text, Raw>()? {
+                    out.push((k, v));
+                }
+                Ok(Raw::Object(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Raw {
+    /// The value as `serde_json` would have read it (for messages).
+    fn to_json(&self) -> Json {
+        match self {
+            Raw::Null => Json::Null,
+            Raw::Bool(b) => Json::Bool(*b),
+            Raw::Number(n) => Json::Number(n.clone()),
+            Raw::String(s) => Json::String(s.to_string()),
+            Raw::Array(items) => Json::Array(items.iter().map(Raw::to_json).collect()),
+            Raw::Object(members) => {
+                let mut map = Map::new();
+                for (k, v) in members {
+                    map.insert(k.to_string(), v.to_json());
+                }
+                Json::Object(map)
+            }
+        }
+    }
+
+    fn as_u64(&self) -> Option<u64> {
+        match self {
+            Raw::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        match self {
+            Raw::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+
+    /// The value as text, as [`scalar_text`] gives it for the same JSON.
+    fn scalar_text(&self) -> Option<Str> {
+        match self {
+            Raw::String(s) => Some(s.clone()),
+            Raw::Number(n) => Some(Cow::Owned(n.to_string())),
+            Raw::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            _ => None,
+        }
+    }
+}
 
 /// The keywords of a schema object (others are ignored).
 enum Keyword {
@@ -282,35 +444,69 @@ impl<'de> Deserialize<'de> for Keyword {
     }
 }
 
-/// A JSON-schema `type`: one name or a list of names (other values: none).
-struct TypeNames(Vec<String>);
+/// The JSON-schema type names, in the order of their codes in [`Types`].
+const TYPE_NAMES: [&str; 7] = [
+    "string", "integer", "number", "boolean", "array", "object", "null",
+];
 
-impl<'de> Deserialize<'de> for TypeNames {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        Ok(match Json::deserialize(d)? {
-            Json::String(t) => TypeNames(vec![t]),
-            Json::Array(ts) => TypeNames(
-                ts.into_iter()
-                    .filter_map(|t| match t {
-                        Json::String(t) => Some(t),
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            _ => TypeNames(Vec::new()),
-        })
+/// A `type` keyword: its names in the order written, packed as codes of
+/// three bits (`1 + index in TYPE_NAMES`, 0 ends the list); 0: no check
+/// (absent, empty, not a name or a list of names, or naming a type the
+/// validator does not know, which every value has).
+#[derive(Clone, Copy, Default)]
+struct Types(u64);
+
+impl Types {
+    /// The most names kept (more would repeat one: there are 7).
+    const SLOTS: u32 = 21;
+
+    fn from_raw(v: &Raw) -> Types {
+        let names: &[Raw] = match v {
+            Raw::String(_) => std::slice::from_ref(v),
+            Raw::Array(items) => items,
+            _ => return Types(0),
+        };
+        let mut packed = 0u64;
+        let mut slot = 0;
+        for name in names {
+            let Raw::String(name) = name else {
+                continue;
+            };
+            let Some(code) = TYPE_NAMES.iter().position(|t| *t == name.as_ref()) else {
+                return Types(0);
+            };
+            if slot < Self::SLOTS {
+                packed |= (code as u64 + 1) << (3 * slot);
+                slot += 1;
+            }
+        }
+        Types(packed)
+    }
+
+    fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    fn names(self) -> impl Iterator<Item = &'static str> {
+        (0..Self::SLOTS)
+            .map(move |slot| (self.0 >> (3 * slot)) & 7)
+            .take_while(|code| *code != 0)
+            .filter_map(|code| TYPE_NAMES.get(code as usize - 1).copied())
     }
 }
 
 /// What is being built while one part of a type's data is read (the
-/// type's schema without its definitions and the extension rules, or one
-/// definition).
+/// type's schema without its definitions and properties, one definition,
+/// one property of the type's schema, or one extension rule's schema).
 struct Builder {
-    /// Which part: 0 for the type's schema, `1 + n` for definition `n`.
+    /// Which part (see [`Compiled`]).
     part: Id,
     schemas: Vec<Schema>,
     /// `$ref` names per schema, resolved when the part is read.
-    refs: Vec<(Id, String)>,
+    refs: Vec<(Id, Str)>,
+    /// Whether the type's schema has a `properties` object (its entries
+    /// are compiled one by one, on first use, as parts of their own).
+    root_properties: bool,
 }
 
 impl Builder {
@@ -319,6 +515,7 @@ impl Builder {
             part,
             schemas: Vec::new(),
             refs: Vec::new(),
+            root_properties: false,
         }
     }
 
@@ -342,13 +539,13 @@ impl Builder {
 
     /// Resolves the `$ref`s read (`#/definitions/<name>` of the type's
     /// schema; others cannot be followed) and returns the schemas.
-    fn finish(mut self, definitions: &[Definition]) -> Vec<Schema> {
+    fn finish(mut self, definitions: &[Lazy]) -> Vec<Schema> {
         for (id, name) in std::mem::take(&mut self.refs) {
             let target = name
                 .strip_prefix("#/definitions/")
                 .and_then(|n| {
                     definitions
-                        .binary_search_by(|d| d.name.as_str().cmp(n))
+                        .binary_search_by(|d| d.name.as_ref().cmp(n))
                         .ok()
                 })
                 .and_then(|i| Id::try_from(i).ok())
@@ -378,9 +575,8 @@ fn id_of(part: Id, index: usize) -> Id {
 }
 
 /// Reads one schema into the builder, returning its id. `is_root`: the
-/// type's own schema, whose `definitions` are the targets of `$ref`.
-/// `items`: the schema of an `items` keyword, which is none unless it is
-/// an object or a boolean (the id is then `None`).
+/// type's own schema, whose `definitions` are the targets of `$ref` and
+/// whose `properties` are compiled one by one on first use.
 struct SchemaSeed<'b> {
     b: &'b mut Builder,
     is_root: bool,
@@ -393,7 +589,7 @@ enum Read {
     Other,
 }
 
-impl<'de> DeserializeSeed<'de> for SchemaSeed<'_> {
+impl<'de: 'static> DeserializeSeed<'de> for SchemaSeed<'_> {
     type Value = (Id, bool);
 
     /// The id, and whether the value was an object or a boolean.
@@ -417,7 +613,10 @@ struct SchemaVisitor<'b> {
 }
 
 impl SchemaVisitor<'_> {
-    fn sub<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> std::result::Result<Id, A::Error> {
+    fn sub<'de: 'static, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+    ) -> std::result::Result<Id, A::Error> {
         map.next_value_seed(SchemaSeed {
             b: &mut *self.b,
             is_root: false,
@@ -426,7 +625,7 @@ impl SchemaVisitor<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for SchemaVisitor<'_> {
+impl<'de: 'static> Visitor<'de> for SchemaVisitor<'_> {
     type Value = Read;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -457,9 +656,9 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> std::result::Result<Read, A::Error> {
         let mut node = Node::default();
-        let mut reference: Option<String> = None;
+        let mut reference: Option<Str> = None;
         let mut scalar = ScalarKeywords::default();
-        let mut enum_values: Option<Json> = None;
+        let mut enum_values: Option<Raw> = None;
         let mut case_insensitive = false;
         let mut list = ListKeywords::default();
         let mut object = ObjectKeywords::default();
@@ -469,7 +668,7 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
             match k {
                 Keyword::Ref => {
                     // A `$ref` that is not a string is no reference at all.
-                    if let Json::String(r) = map.next_value::<Json>()? {
+                    if let Raw::String(r) = map.next_value::<Raw>()? {
                         reference = Some(r);
                     }
                 }
@@ -477,37 +676,37 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
                     map.next_value::<IgnoredAny>()?;
                     node.unsupported = true;
                 }
-                Keyword::Type => node.types = map.next_value::<TypeNames>()?.0,
+                Keyword::Type => node.types = Types::from_raw(&map.next_value::<Raw>()?),
                 Keyword::Enum => enum_values = Some(map.next_value()?),
                 Keyword::EnumCaseInsensitive => {
-                    case_insensitive = map.next_value::<Json>()?.as_bool() == Some(true);
+                    case_insensitive = matches!(map.next_value::<Raw>()?, Raw::Bool(true));
                 }
-                Keyword::Const => scalar.const_value = Some(map.next_value()?),
+                Keyword::Const => scalar.const_value = Some(map.next_value::<Raw>()?.to_json()),
                 Keyword::Pattern => {
-                    scalar.pattern = match map.next_value::<Json>()? {
-                        Json::String(p) => Some(Pattern::new(p)),
+                    scalar.pattern = match map.next_value::<Raw>()? {
+                        Raw::String(p) => Some(Pattern::new(p)),
                         _ => None,
                     };
                 }
                 Keyword::Format => {
-                    scalar.format = match map.next_value::<Json>()? {
-                        Json::String(f) => Some(f),
+                    scalar.format = match map.next_value::<Raw>()? {
+                        Raw::String(f) => Some(f),
                         _ => None,
                     };
                 }
-                Keyword::MinLength => scalar.min_length = map.next_value::<Json>()?.as_u64(),
-                Keyword::MaxLength => scalar.max_length = map.next_value::<Json>()?.as_u64(),
-                Keyword::Minimum => scalar.minimum = map.next_value::<Json>()?.as_f64(),
-                Keyword::Maximum => scalar.maximum = map.next_value::<Json>()?.as_f64(),
+                Keyword::MinLength => scalar.min_length = map.next_value::<Raw>()?.as_u64(),
+                Keyword::MaxLength => scalar.max_length = map.next_value::<Raw>()?.as_u64(),
+                Keyword::Minimum => scalar.minimum = map.next_value::<Raw>()?.as_f64(),
+                Keyword::Maximum => scalar.maximum = map.next_value::<Raw>()?.as_f64(),
                 Keyword::ExclusiveMinimum => {
-                    scalar.exclusive_minimum = map.next_value::<Json>()?.as_f64();
+                    scalar.exclusive_minimum = map.next_value::<Raw>()?.as_f64();
                 }
                 Keyword::ExclusiveMaximum => {
-                    scalar.exclusive_maximum = map.next_value::<Json>()?.as_f64();
+                    scalar.exclusive_maximum = map.next_value::<Raw>()?.as_f64();
                 }
-                Keyword::MultipleOf => scalar.multiple_of = map.next_value::<Json>()?.as_f64(),
-                Keyword::MinItems => list.min_items = map.next_value::<Json>()?.as_u64(),
-                Keyword::MaxItems => list.max_items = map.next_value::<Json>()?.as_u64(),
+                Keyword::MultipleOf => scalar.multiple_of = map.next_value::<Raw>()?.as_f64(),
+                Keyword::MinItems => list.min_items = map.next_value::<Raw>()?.as_u64(),
+                Keyword::MaxItems => list.max_items = map.next_value::<Raw>()?.as_u64(),
                 Keyword::Items => {
                     let (id, is_schema) = map.next_value_seed(SchemaSeed {
                         b: &mut *self.b,
@@ -517,7 +716,20 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
                 }
                 Keyword::Contains => list.contains = Some(self.sub(&mut map)?),
                 Keyword::Properties => {
-                    object.properties = map.next_value_seed(SchemaMapSeed { b: &mut *self.b })?;
+                    if self.is_root {
+                        // Compiled one by one when a resource first sets
+                        // them (see `Compiled::parse`).
+                        map.next_value::<IgnoredAny>()?;
+                        object.properties = if self.b.root_properties {
+                            Properties::Root
+                        } else {
+                            Properties::Absent
+                        };
+                    } else {
+                        object.properties = map
+                            .next_value_seed(SchemaMapSeed { b: &mut *self.b })?
+                            .map_or(Properties::Absent, Properties::Listed);
+                    }
                 }
                 Keyword::Required => object.required = string_list(map.next_value()?),
                 Keyword::PatternProperties => {
@@ -539,12 +751,8 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
                         _ => Additional::Any,
                     };
                 }
-                Keyword::MinProperties => {
-                    object.min_properties = map.next_value::<Json>()?.as_u64()
-                }
-                Keyword::MaxProperties => {
-                    object.max_properties = map.next_value::<Json>()?.as_u64()
-                }
+                Keyword::MinProperties => object.min_properties = map.next_value::<Raw>()?.as_u64(),
+                Keyword::MaxProperties => object.max_properties = map.next_value::<Raw>()?.as_u64(),
                 Keyword::DependentRequired => {
                     object.dependent_required = name_lists(map.next_value()?);
                 }
@@ -594,10 +802,10 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
             }
         }
         match enum_values {
-            Some(Json::Array(values)) => {
+            Some(Raw::Array(values)) => {
                 scalar.enum_values = Some(EnumValues::new(values, case_insensitive));
             }
-            other => scalar.enum_other = other,
+            other => scalar.enum_other = other.as_ref().map(Raw::to_json),
         }
         let has_scalar = scalar.enum_values.is_some()
             || scalar.enum_other.is_some()
@@ -615,7 +823,10 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
             || list.max_items.is_some()
             || list.items.is_some()
             || list.contains.is_some();
-        let has_object = object.properties.is_some()
+        if self.is_root && self.b.root_properties {
+            object.properties = Properties::Root;
+        }
+        let has_object = !matches!(object.properties, Properties::Absent)
             || object.required.is_some()
             || !object.pattern_properties.is_empty()
             || !matches!(object.additional, Additional::Any)
@@ -630,13 +841,13 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
         node.object = has_object.then(|| Box::new(object));
         node.combinations = has_comb.then(|| Box::new(comb));
         if let Some(r) = reference {
-            // Resolved when the whole type is read; until then a
+            // Resolved when the whole part is read; until then a
             // placeholder.
             node.reference = Some(Ref::Unresolved);
             let id = self.b.next_id();
             self.b.refs.push((id, r));
         }
-        Ok(Read::Schema(Schema::Node(Box::new(node))))
+        Ok(Read::Schema(Schema::Node(node)))
     }
 }
 
@@ -646,15 +857,15 @@ struct SchemaMapSeed<'b> {
     b: &'b mut Builder,
 }
 
-impl<'de> DeserializeSeed<'de> for SchemaMapSeed<'_> {
-    type Value = Option<Vec<(String, Id)>>;
+impl<'de: 'static> DeserializeSeed<'de> for SchemaMapSeed<'_> {
+    type Value = Option<Vec<(Str, Id)>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for SchemaMapSeed<'_> {
-    type Value = Option<Vec<(String, Id)>>;
+impl<'de: 'static> Visitor<'de> for SchemaMapSeed<'_> {
+    type Value = Option<Vec<(Str, Id)>>;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an object of schemas")
     }
@@ -662,19 +873,15 @@ impl<'de> Visitor<'de> for SchemaMapSeed<'_> {
         self,
         mut map: A,
     ) -> std::result::Result<Self::Value, A::Error> {
-        let mut out: Vec<(String, Id)> = Vec::new();
-        while let Some(name) = map.next_key::<String>()? {
+        let mut out: Vec<(Str, Id)> = Vec::new();
+        while let Some(Text(name)) = map.next_key::<Text>()? {
             let (id, _) = map.next_value_seed(SchemaSeed {
                 b: &mut *self.b,
                 is_root: false,
             })?;
             out.push((name, id));
         }
-        // As a JSON object would hold them: sorted, the last of a name wins.
-        out.reverse();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out.dedup_by(|later, earlier| later.0 == earlier.0);
-        Ok(Some(out))
+        Ok(Some(json_object_order(out)))
     }
     fn visit_seq<A: SeqAccess<'de>>(
         self,
@@ -703,20 +910,29 @@ impl<'de> Visitor<'de> for SchemaMapSeed<'_> {
     }
 }
 
+/// Members as a JSON object would hold them: sorted by name, the last of
+/// a name wins.
+fn json_object_order<T>(mut members: Vec<(Str, T)>) -> Vec<(Str, T)> {
+    members.reverse();
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    members.dedup_by(|later, earlier| later.0 == earlier.0);
+    members
+}
+
 /// `[schema, …]` (`allOf`, `anyOf`, `oneOf`); `None` when the value is not
 /// a list.
 struct SchemaListSeed<'b> {
     b: &'b mut Builder,
 }
 
-impl<'de> DeserializeSeed<'de> for SchemaListSeed<'_> {
+impl<'de: 'static> DeserializeSeed<'de> for SchemaListSeed<'_> {
     type Value = Option<Vec<Id>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for SchemaListSeed<'_> {
+impl<'de: 'static> Visitor<'de> for SchemaListSeed<'_> {
     type Value = Option<Vec<Id>>;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a list of schemas")
@@ -761,129 +977,24 @@ impl<'de> Visitor<'de> for SchemaListSeed<'_> {
     }
 }
 
-/// A type's data: `{"s": schema, "x": [[rule, path, schema], …]}`.
-struct DataSeed<'b> {
-    b: &'b mut Builder,
-}
-
-/// The ids of the type's schema and of its extension rules.
-type DataIds = (Option<Id>, Vec<Extension>);
-
-impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
-    type Value = DataIds;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<DataIds, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DataSeed<'_> {
-    type Value = DataIds;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("validation data")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<DataIds, A::Error> {
-        let (mut root, mut extensions) = (None, Vec::new());
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "s" => {
-                    let (id, _) = map.next_value_seed(SchemaSeed {
-                        b: &mut *self.b,
-                        is_root: true,
-                    })?;
-                    root = Some(id);
-                }
-                "x" => {
-                    extensions = map.next_value_seed(ExtensionsSeed { b: &mut *self.b })?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok((root, extensions))
-    }
-}
-
-/// `[[rule, [path…], schema], …]`.
-struct ExtensionsSeed<'b> {
-    b: &'b mut Builder,
-}
-
-impl<'de> DeserializeSeed<'de> for ExtensionsSeed<'_> {
-    type Value = Vec<Extension>;
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        d: D,
-    ) -> std::result::Result<Vec<Extension>, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ExtensionsSeed<'_> {
-    type Value = Vec<Extension>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a list of extension rules")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(
-        self,
-        mut seq: A,
-    ) -> std::result::Result<Vec<Extension>, A::Error> {
-        let mut out = Vec::new();
-        while let Some(ext) = seq.next_element_seed(ExtensionSeed { b: &mut *self.b })? {
-            out.push(ext);
-        }
-        Ok(out)
-    }
-}
-
-struct ExtensionSeed<'b> {
-    b: &'b mut Builder,
-}
-
-impl<'de> DeserializeSeed<'de> for ExtensionSeed<'_> {
-    type Value = Extension;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Extension, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ExtensionSeed<'_> {
-    type Value = Extension;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("[rule, path, schema]")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Extension, A::Error> {
-        use serde::de::Error as _;
-        let rule: String = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::custom("an extension rule without a name"))?;
-        let at: Vec<String> = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::custom("an extension rule without a path"))?;
-        let (schema, _) = seq
-            .next_element_seed(SchemaSeed {
-                b: &mut *self.b,
-                is_root: false,
-            })?
-            .ok_or_else(|| A::Error::custom("an extension rule without a schema"))?;
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Extension { rule, at, schema })
-    }
-}
-
 // ---------------------------------------------------------------------------
-// The compiled form: one arena of schemas per type, keywords as fields,
-// `$ref` as an index, allowed values sorted for binary search.
+// The compiled form: one arena of schemas per part of a type's data,
+// keywords as fields, `$ref` as an index, allowed values sorted for binary
+// search.
 
 /// A schema of the arena, by index.
 type Id = u32;
+
+/// No schema: what a part that does not compile leads to (every value is
+/// allowed, as for a type whose data does not compile).
+const NO_SCHEMA: Id = Id::MAX;
 
 enum Schema {
     /// `false`: no value is allowed.
     False,
     /// `true` or a non-object: every value is allowed.
     Accept,
-    Node(Box<Node>),
+    Node(Node),
 }
 
 /// Where a `$ref` leads.
@@ -895,12 +1006,13 @@ enum Ref {
     Unresolved,
 }
 
+/// A schema object; its keyword groups are boxed, and absent (no
+/// allocation) when the schema has none of their keywords.
 #[derive(Default)]
 struct Node {
     reference: Option<Ref>,
     unsupported: bool,
-    /// The `type` names (empty: no check).
-    types: Vec<String>,
+    types: Types,
     scalar: Option<Box<ScalarKeywords>>,
     list: Option<Box<ListKeywords>>,
     object: Option<Box<ObjectKeywords>>,
@@ -915,7 +1027,7 @@ struct ScalarKeywords {
     enum_other: Option<Json>,
     const_value: Option<Json>,
     pattern: Option<Pattern>,
-    format: Option<String>,
+    format: Option<Str>,
     min_length: Option<u64>,
     max_length: Option<u64>,
     minimum: Option<f64>,
@@ -928,24 +1040,23 @@ struct ScalarKeywords {
 /// An `enum` list: the values as written (for messages), and their texts
 /// sorted (lower-cased when the match ignores case) for look-ups.
 struct EnumValues {
-    values: Vec<Json>,
-    sorted: Vec<String>,
+    values: Vec<Raw>,
+    sorted: Vec<Str>,
     case_insensitive: bool,
 }
 
 impl EnumValues {
-    fn new(values: Vec<Json>, case_insensitive: bool) -> Self {
-        let mut sorted: Vec<String> = values
-            .iter()
-            .filter_map(|v| scalar_text(v).map(Cow::into_owned))
-            .map(|t| {
-                if case_insensitive {
-                    t.to_ascii_lowercase()
+    fn new(values: Vec<Raw>, case_insensitive: bool) -> Self {
+        let mut sorted: Vec<Str> = Vec::with_capacity(values.len());
+        for text in values.iter().filter_map(Raw::scalar_text) {
+            sorted.push(
+                if case_insensitive && text.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(text.to_ascii_lowercase())
                 } else {
-                    t
-                }
-            })
-            .collect();
+                    text
+                },
+            );
+        }
         sorted.sort_unstable();
         sorted.dedup();
         EnumValues {
@@ -958,13 +1069,18 @@ impl EnumValues {
     fn allows(&self, text: &str) -> bool {
         if self.case_insensitive {
             self.sorted
-                .binary_search(&text.to_ascii_lowercase())
+                .binary_search_by(|v| v.bytes().cmp(text.bytes().map(|b| b.to_ascii_lowercase())))
                 .is_ok()
         } else {
             self.sorted
-                .binary_search_by(|v| v.as_str().cmp(text))
+                .binary_search_by(|v| v.as_ref().cmp(text))
                 .is_ok()
         }
+    }
+
+    /// The values as JSON, for messages.
+    fn json(&self) -> Vec<Json> {
+        self.values.iter().map(Raw::to_json).collect()
     }
 }
 
@@ -977,30 +1093,32 @@ struct ListKeywords {
     contains: Option<Id>,
 }
 
+/// A `properties` keyword.
+#[derive(Default)]
+enum Properties {
+    /// Absent, or not an object.
+    #[default]
+    Absent,
+    /// Its entries, sorted by name.
+    Listed(Vec<(Str, Id)>),
+    /// The type's own `properties`, compiled one by one on first use
+    /// (`Compiled::properties`).
+    Root,
+}
+
 /// Keywords checked on objects.
 #[derive(Default)]
 struct ObjectKeywords {
-    /// `properties`, sorted by name (`None`: not an object in the data).
-    properties: Option<Vec<(String, Id)>>,
-    required: Option<Vec<String>>,
+    properties: Properties,
+    required: Option<Vec<Str>>,
     pattern_properties: Vec<(Pattern, Id)>,
     additional: Additional,
     min_properties: Option<u64>,
     max_properties: Option<u64>,
-    dependent_required: Vec<(String, Vec<String>)>,
-    dependent_excluded: Vec<(String, Vec<String>)>,
-    required_xor: Option<Vec<String>>,
-    required_or: Option<Vec<String>>,
-}
-
-impl ObjectKeywords {
-    fn property(&self, name: &str) -> Option<Id> {
-        let props = self.properties.as_ref()?;
-        props
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-            .ok()
-            .map(|i| props[i].1)
-    }
+    dependent_required: Vec<(Str, Vec<Str>)>,
+    dependent_excluded: Vec<(Str, Vec<Str>)>,
+    required_xor: Option<Vec<Str>>,
+    required_or: Option<Vec<Str>>,
 }
 
 /// `additionalProperties`.
@@ -1027,123 +1145,280 @@ struct Combinations {
     else_: Option<Id>,
 }
 
-/// An extension rule of cfn-lint: a schema applied at a path.
+/// An extension rule of cfn-lint: a schema applied at a path, compiled
+/// when the path first reaches a value.
 struct Extension {
-    rule: String,
-    at: Vec<String>,
-    schema: Id,
+    rule: Str,
+    at: Vec<Str>,
+    schema: Lazy,
 }
 
-/// One type's validation data, compiled: the type's schema and the
-/// extension rules at once, each definition of the schema on first use (a
-/// template uses few of a type's definitions: a third of the KHS app's
-/// compile time was definitions no property reached).
+/// One type's validation data, compiled part by part: the type's schema
+/// (without its definitions and properties) at once, each definition, each
+/// property of the type's schema and each extension rule on first use (a
+/// template uses few of a type's definitions and properties, and reaches
+/// few of its extension rules).
+///
+/// Part 0 is the type's schema; part `1 + i` definition `i`, part
+/// `1 + definitions + i` property `i`, and after them the extension rules.
 struct Compiled {
-    /// Part 0: the type's schema without its definitions, and the
-    /// extension rules.
+    /// Part 0.
     schemas: Vec<Schema>,
     /// The type's schema (`None`: the data has none).
     root: Option<Id>,
-    extensions: Vec<Extension>,
     /// The definitions of the type's schema, sorted by name.
-    definitions: Vec<Definition>,
+    definitions: Vec<Lazy>,
+    /// The `properties` of the type's schema, sorted by name.
+    properties: Vec<Lazy>,
+    extensions: Vec<Extension>,
 }
 
-/// A definition of a type's schema: its text, compiled on first use.
-struct Definition {
-    name: String,
+/// A part of a type's data: its text, compiled on first use.
+struct Lazy {
+    name: Str,
     text: &'static str,
-    /// The part's schemas and the definition's own id; `None` when the text
-    /// does not compile (then a `$ref` to it cannot be followed).
+    /// The part's schemas and the id of its schema; `None` when the text
+    /// does not compile (then what leads to it allows every value).
     compiled: OnceLock<Option<(Vec<Schema>, Id)>>,
 }
 
-/// The definitions of a type's schema (`definitions` of `s` in the data),
-/// as `(name, text)` sorted by name (the last of a name wins, as in a JSON
-/// object), located without compiling them; empty when there are none,
-/// `None` when the data is not JSON.
-fn definition_texts(data: &'static str) -> Option<Vec<(String, &'static str)>> {
-    let mut out = Vec::new();
-    let bytes = data.as_bytes();
-    let start = skip_ws(bytes, 0);
-    let Some(schema) = member(data, start, "s")? else {
-        return Some(out);
-    };
-    let Some(definitions) = member(data, schema, "definitions")? else {
-        return Some(out);
-    };
-    if bytes.get(definitions) != Some(&b'{') {
-        return Some(out);
-    }
-    for_each_member(data, definitions, &mut |name, value| {
-        out.push((name, value));
-    })?;
-    out.reverse();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out.dedup_by(|later, earlier| later.0 == earlier.0);
-    Some(out)
-}
-
-/// Where the value of member `key` of the object at `at` starts (`None`
-/// inside: no such member, or not an object); `None`: not JSON. Only the
-/// members before it are read.
-fn member(data: &'static str, at: usize, key: &str) -> Option<Option<usize>> {
-    let bytes = data.as_bytes();
-    if bytes.get(at) != Some(&b'{') {
-        return Some(None);
-    }
-    let mut i = skip_ws(bytes, at + 1);
-    if bytes.get(i) == Some(&b'}') {
-        return Some(None);
-    }
-    loop {
-        let key_end = string_end(bytes, i)?;
-        let name: std::borrow::Cow<'_, str> = serde_json::from_str(data.get(i..key_end)?).ok()?;
-        i = skip_ws(bytes, key_end);
-        if bytes.get(i) != Some(&b':') {
-            return None;
-        }
-        let value_start = skip_ws(bytes, i + 1);
-        if name == key {
-            return Some(Some(value_start));
-        }
-        i = skip_ws(bytes, value_end(bytes, value_start)?);
-        match bytes.get(i) {
-            Some(b',') => i = skip_ws(bytes, i + 1),
-            Some(b'}') => return Some(None),
-            _ => return None,
+impl Lazy {
+    fn new(name: Str, text: &'static str) -> Self {
+        Lazy {
+            name,
+            text,
+            compiled: OnceLock::new(),
         }
     }
 }
 
-/// Calls `f` with the name and the text of each member of the object at
-/// `at` (which must start with `{`); `None` when the text is not JSON.
-fn for_each_member(
+/// Where the parts of a type's data are in its text, found without
+/// compiling them, in one pass over the text.
+struct Layout {
+    /// The members of the type's schema (`s`), in the order written, without
+    /// `definitions` and `properties` (`None`: the data has no schema;
+    /// `Some(None)`: it is no object).
+    schema: Option<Option<Vec<(Str, &'static str)>>>,
+    /// The text of the type's schema when it is no object.
+    schema_text: &'static str,
+    /// Its `definitions`, sorted by name.
+    definitions: Vec<(Str, &'static str)>,
+    /// Its `properties`, sorted by name (`None`: absent or not an object).
+    properties: Option<Vec<(Str, &'static str)>>,
+    /// The extension rules (`x`): rule, path, schema.
+    extensions: Vec<(Str, Vec<Str>, &'static str)>,
+}
+
+impl Layout {
+    /// `None` when the data is not JSON of the generator's shape.
+    fn of(data: &'static str) -> Option<Layout> {
+        let bytes = data.as_bytes();
+        let mut layout = Layout {
+            schema: None,
+            schema_text: "",
+            definitions: Vec::new(),
+            properties: None,
+            extensions: Vec::new(),
+        };
+        let start = skip_ws(bytes, 0);
+        if bytes.get(start) != Some(&b'{') {
+            return Some(layout);
+        }
+        object_members(data, start, &mut |key, at| {
+            let end = match key.as_ref() {
+                "s" => layout.read_schema(data, at)?,
+                "x" => layout.read_extensions(data, at)?,
+                _ => value_end(bytes, at)?,
+            };
+            Some(end)
+        })?;
+        Some(layout)
+    }
+
+    /// Reads the type's schema at `at`; returns where it ends.
+    fn read_schema(&mut self, data: &'static str, at: usize) -> Option<usize> {
+        let bytes = data.as_bytes();
+        if bytes.get(at) != Some(&b'{') {
+            let end = value_end(bytes, at)?;
+            self.schema = Some(None);
+            self.schema_text = data.get(at..end)?;
+            return Some(end);
+        }
+        let (mut members, mut definitions, mut properties) = (Vec::new(), None, None);
+        let end = object_members(data, at, &mut |key, at| {
+            let is_object = bytes.get(at) == Some(&b'{');
+            match key.as_ref() {
+                "definitions" if is_object => {
+                    let mut defs = Vec::new();
+                    let end = object_members(data, at, &mut |name, at| {
+                        let end = value_end(bytes, at)?;
+                        defs.push((name, data.get(at..end)?));
+                        Some(end)
+                    })?;
+                    definitions = Some(defs);
+                    Some(end)
+                }
+                "definitions" => value_end(bytes, at),
+                "properties" if is_object => {
+                    let mut props = Vec::new();
+                    let end = object_members(data, at, &mut |name, at| {
+                        let end = value_end(bytes, at)?;
+                        props.push((name, data.get(at..end)?));
+                        Some(end)
+                    })?;
+                    properties = Some(props);
+                    Some(end)
+                }
+                _ => {
+                    let end = value_end(bytes, at)?;
+                    members.push((key, data.get(at..end)?));
+                    Some(end)
+                }
+            }
+        })?;
+        // As a JSON object holds them: the last of a name wins.
+        self.definitions = json_object_order(definitions.unwrap_or_default());
+        self.properties = properties.map(json_object_order);
+        self.schema = Some(Some(members));
+        Some(end)
+    }
+
+    /// Reads the extension rules at `at` (`[[rule, [path…], schema, …], …]`);
+    /// returns where they end.
+    fn read_extensions(&mut self, data: &'static str, at: usize) -> Option<usize> {
+        let mut extensions = Vec::new();
+        let end = list_items(data, at, &mut |at| {
+            let mut parts: Vec<(usize, &'static str)> = Vec::with_capacity(3);
+            let end = list_items(data, at, &mut |at| {
+                let end = value_end(data.as_bytes(), at)?;
+                parts.push((at, data.get(at..end)?));
+                Some(end)
+            })?;
+            let (Some((rule, _)), Some((path, _)), Some((_, schema))) =
+                (parts.first(), parts.get(1), parts.get(2))
+            else {
+                return None;
+            };
+            let mut steps = Vec::new();
+            list_items(data, *path, &mut |at| {
+                steps.push(string_at(data, at)?);
+                string_end(data.as_bytes(), at)
+            })?;
+            extensions.push((string_at(data, *rule)?, steps, *schema));
+            Some(end)
+        })?;
+        self.extensions = extensions;
+        Some(end)
+    }
+}
+
+/// Calls `f` with the name of each member of the object at `at` (which
+/// must start with `{`) and where its value starts; `f` returns where the
+/// value ends. Returns where the object ends; `None` when the text is not
+/// JSON.
+fn object_members(
     data: &'static str,
     at: usize,
-    f: &mut dyn FnMut(String, &'static str),
-) -> Option<()> {
+    f: &mut dyn FnMut(Str, usize) -> Option<usize>,
+) -> Option<usize> {
     let bytes = data.as_bytes();
     let mut i = skip_ws(bytes, at + 1);
     if bytes.get(i) == Some(&b'}') {
-        return Some(());
+        return Some(i + 1);
     }
     loop {
         let key_end = string_end(bytes, i)?;
-        let name: String = serde_json::from_str(data.get(i..key_end)?).ok()?;
+        let name = string_at(data, i)?;
         i = skip_ws(bytes, key_end);
         if bytes.get(i) != Some(&b':') {
             return None;
         }
-        let value_start = skip_ws(bytes, i + 1);
-        let value_end = value_end(bytes, value_start)?;
-        f(name, data.get(value_start..value_end)?);
+        let value_end = f(name, skip_ws(bytes, i + 1))?;
         i = skip_ws(bytes, value_end);
         match bytes.get(i) {
             Some(b',') => i = skip_ws(bytes, i + 1),
-            Some(b'}') => return Some(()),
+            Some(b'}') => return Some(i + 1),
             _ => return None,
         }
+    }
+}
+
+/// Calls `f` with where each item of the list at `at` starts; `f` returns
+/// where the item ends. Returns where the list ends; `None` when the text
+/// is not JSON (or not a list).
+fn list_items(
+    data: &'static str,
+    at: usize,
+    f: &mut dyn FnMut(usize) -> Option<usize>,
+) -> Option<usize> {
+    let bytes = data.as_bytes();
+    if bytes.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut i = skip_ws(bytes, at + 1);
+    if bytes.get(i) == Some(&b']') {
+        return Some(i + 1);
+    }
+    loop {
+        let end = f(i)?;
+        i = skip_ws(bytes, end);
+        match bytes.get(i) {
+            Some(b',') => i = skip_ws(bytes, i + 1),
+            Some(b']') => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// The members of an object already located, handed to a serde visitor one
+/// by one: each value is parsed from its own text, so what is left out of
+/// the list (definitions, properties) is never parsed.
+struct Members {
+    members: std::vec::IntoIter<(Str, &'static str)>,
+    value: Option<&'static str>,
+}
+
+impl MapAccess<'static> for Members {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'static>>(
+        &mut self,
+        seed: K,
+    ) -> std::result::Result<Option<K::Value>, serde_json::Error> {
+        let Some((key, value)) = self.members.next() else {
+            return Ok(None);
+        };
+        self.value = Some(value);
+        seed.deserialize(CowStrDeserializer::new(key)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'static>>(
+        &mut self,
+        seed: V,
+    ) -> std::result::Result<V::Value, serde_json::Error> {
+        use serde::de::Error as _;
+        let text = self
+            .value
+            .take()
+            .ok_or_else(|| serde_json::Error::custom("a value without a name"))?;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let value = seed.deserialize(&mut de)?;
+        de.end()?;
+        Ok(value)
+    }
+}
+
+/// The string that starts (with its quote) at `i`: borrowed from the data
+/// unless it holds an escape; `None` when it is no JSON string.
+fn string_at(data: &'static str, i: usize) -> Option<Str> {
+    let end = string_end(data.as_bytes(), i)?;
+    let inner = data.get(i + 1..end - 1)?;
+    if inner.bytes().any(|b| b == b'\\' || b < 0x20) {
+        serde_json::from_str::<String>(data.get(i..end)?)
+            .ok()
+            .map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(inner))
     }
 }
 
@@ -1214,13 +1489,13 @@ fn value_end(bytes: &[u8], i: usize) -> Option<usize> {
 
 /// The strings of a JSON list (other items left out); `None` when it is
 /// not a list.
-fn string_list(v: Option<Json>) -> Option<Vec<String>> {
+fn string_list(v: Option<Raw>) -> Option<Vec<Str>> {
     match v? {
-        Json::Array(items) => Some(
+        Raw::Array(items) => Some(
             items
                 .into_iter()
                 .filter_map(|i| match i {
-                    Json::String(s) => Some(s),
+                    Raw::String(s) => Some(s),
                     _ => None,
                 })
                 .collect(),
@@ -1229,49 +1504,111 @@ fn string_list(v: Option<Json>) -> Option<Vec<String>> {
     }
 }
 
-/// `{name: [names…]}` of `dependentRequired` / `dependentExcluded`.
-fn name_lists(v: Option<Json>) -> Vec<(String, Vec<String>)> {
+/// `{name: [names…]}` of `dependentRequired` / `dependentExcluded`, as a
+/// JSON object holds them (sorted by name, the last of a name wins).
+fn name_lists(v: Option<Raw>) -> Vec<(Str, Vec<Str>)> {
     match v {
-        Some(Json::Object(m)) => m
-            .into_iter()
-            .map(|(k, v)| (k, string_list(Some(v)).unwrap_or_default()))
-            .collect(),
+        Some(Raw::Object(m)) => json_object_order(
+            m.into_iter()
+                .map(|(k, v)| (k, string_list(Some(v)).unwrap_or_default()))
+                .collect(),
+        ),
         _ => Vec::new(),
     }
 }
 
 impl Compiled {
-    /// Compiles the data of one type, except the definitions of its
-    /// schema, which are only located; `None` when it does not parse.
+    /// Compiles the type's schema of one type's data, without its
+    /// definitions and properties, and locates those and the extension
+    /// rules; `None` when the data does not parse.
     fn parse(text: &'static str) -> Option<Compiled> {
-        let definitions = definition_texts(text)?
+        let layout = Layout::of(text)?;
+        let definitions: Vec<Lazy> = layout
+            .definitions
             .into_iter()
-            .map(|(name, text)| Definition {
-                name,
-                text,
-                compiled: OnceLock::new(),
-            })
-            .collect::<Vec<_>>();
+            .map(|(name, text)| Lazy::new(name, text))
+            .collect();
         let mut b = Builder::new(0);
-        let mut de = serde_json::Deserializer::from_str(text);
-        let (root, extensions) = DataSeed { b: &mut b }.deserialize(&mut de).ok()?;
-        de.end().ok()?;
+        b.root_properties = layout.properties.is_some();
+        let root = match layout.schema {
+            Some(Some(members)) => {
+                // The members of the type's schema but its definitions and
+                // properties, each parsed from its own text.
+                let read = SchemaVisitor {
+                    b: &mut b,
+                    is_root: true,
+                }
+                .visit_map(Members {
+                    members: members.into_iter(),
+                    value: None,
+                })
+                .ok()?;
+                Some(match read {
+                    Read::Schema(s) => b.push(s),
+                    Read::Other => b.push(Schema::Accept),
+                })
+            }
+            Some(None) => {
+                let mut de = serde_json::Deserializer::from_str(layout.schema_text);
+                let (id, _) = SchemaSeed {
+                    b: &mut b,
+                    is_root: true,
+                }
+                .deserialize(&mut de)
+                .ok()?;
+                de.end().ok()?;
+                Some(id)
+            }
+            None => None,
+        };
         let schemas = b.finish(&definitions);
+        let properties = layout
+            .properties
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, text)| Lazy::new(name, text))
+            .collect();
+        let extensions = layout
+            .extensions
+            .into_iter()
+            .map(|(rule, at, text)| Extension {
+                rule,
+                at,
+                schema: Lazy::new(Cow::Borrowed(""), text),
+            })
+            .collect();
         Some(Compiled {
             schemas,
             root,
-            extensions,
             definitions,
+            properties,
+            extensions,
         })
     }
 
-    /// The id of definition `index`'s schema, compiling it on first use;
-    /// `None` when it does not compile.
-    fn definition(&self, index: Id) -> Option<Id> {
-        let d = self.definitions.get(index as usize)?;
-        let compiled = d.compiled.get_or_init(|| {
-            let mut b = Builder::new(index.checked_add(1)?);
-            let mut de = serde_json::Deserializer::from_str(d.text);
+    /// Part `part` (not 0), if there is one.
+    fn part(&self, part: Id) -> Option<&Lazy> {
+        let mut i = (part as usize).checked_sub(1)?;
+        if let Some(d) = self.definitions.get(i) {
+            return Some(d);
+        }
+        i -= self.definitions.len();
+        if let Some(p) = self.properties.get(i) {
+            return Some(p);
+        }
+        i -= self.properties.len();
+        self.extensions.get(i).map(|x| &x.schema)
+    }
+
+    /// The id of part `part`'s schema, compiling it on first use;
+    /// [`NO_SCHEMA`] when it does not compile.
+    fn part_schema(&self, part: Id) -> Id {
+        let Some(lazy) = self.part(part) else {
+            return NO_SCHEMA;
+        };
+        let compiled = lazy.compiled.get_or_init(|| {
+            let mut b = Builder::new(part);
+            let mut de = serde_json::Deserializer::from_str(lazy.text);
             let (id, _) = SchemaSeed {
                 b: &mut b,
                 is_root: false,
@@ -1281,17 +1618,91 @@ impl Compiled {
             de.end().ok()?;
             Some((b.finish(&self.definitions), id))
         });
-        compiled.as_ref().map(|(_, id)| *id)
+        compiled.as_ref().map_or(NO_SCHEMA, |(_, id)| *id)
+    }
+
+    /// The id of definition `index`'s schema, compiling it on first use;
+    /// `None` when it does not compile.
+    fn definition(&self, index: Id) -> Option<Id> {
+        let id = self.part_schema(index.checked_add(1)?);
+        (id != NO_SCHEMA).then_some(id)
+    }
+
+    /// The part of property `index` of the type's schema.
+    fn property_part(&self, index: usize) -> Id {
+        Id::try_from(1 + self.definitions.len() + index).unwrap_or(NO_SCHEMA)
+    }
+
+    /// The id of extension rule `index`'s schema, compiling it on first
+    /// use.
+    fn extension(&self, index: usize) -> Id {
+        Id::try_from(1 + self.definitions.len() + self.properties.len() + index)
+            .map_or(NO_SCHEMA, |part| self.part_schema(part))
+    }
+
+    /// Whether every part compiles (each compiled now if it was not).
+    fn compiles_all(&self) -> bool {
+        let parts = self.definitions.len() + self.properties.len() + self.extensions.len();
+        (1..=parts)
+            .all(|part| Id::try_from(part).is_ok_and(|part| self.part_schema(part) != NO_SCHEMA))
+    }
+
+    /// The schema of property `name` of an object with keywords `o`
+    /// (compiling a property of the type's schema on first use).
+    fn property(&self, o: &ObjectKeywords, name: &str) -> Option<Id> {
+        match &o.properties {
+            Properties::Absent => None,
+            Properties::Listed(props) => props
+                .binary_search_by(|(n, _)| n.as_ref().cmp(name))
+                .ok()
+                .map(|i| props[i].1),
+            Properties::Root => {
+                let i = self
+                    .properties
+                    .binary_search_by(|p| p.name.as_ref().cmp(name))
+                    .ok()?;
+                Some(self.part_schema(self.property_part(i)))
+            }
+        }
+    }
+
+    /// The names of the properties of an object with keywords `o`, sorted.
+    fn property_names<'a>(&'a self, o: &'a ObjectKeywords) -> Vec<&'a str> {
+        match &o.properties {
+            Properties::Absent => Vec::new(),
+            Properties::Listed(props) => props.iter().map(|(k, _)| k.as_ref()).collect(),
+            Properties::Root => self.properties.iter().map(|p| p.name.as_ref()).collect(),
+        }
+    }
+
+    /// The properties of an object with keywords `o`, sorted by name, with
+    /// their schemas (compiled if they were not).
+    fn properties_of<'a>(&'a self, o: &'a ObjectKeywords) -> Option<Vec<(&'a str, Id)>> {
+        match &o.properties {
+            Properties::Absent => None,
+            Properties::Listed(props) => {
+                Some(props.iter().map(|(k, id)| (k.as_ref(), *id)).collect())
+            }
+            Properties::Root => Some(
+                self.properties
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.name.as_ref(), self.part_schema(self.property_part(i))))
+                    .collect(),
+            ),
+        }
     }
 
     fn get(&self, id: Id) -> &Schema {
+        if id == NO_SCHEMA {
+            return &Schema::Accept;
+        }
         let local = (id & LOCAL_MASK) as usize;
         let schemas = match id >> PART_SHIFT {
             0 => Some(&self.schemas),
             part => self
-                .definitions
-                .get(part as usize - 1)
-                .and_then(|d| d.compiled.get())
+                .part(part)
+                .and_then(|p| p.compiled.get())
                 .and_then(Option::as_ref)
                 .map(|(schemas, _)| schemas),
         };
@@ -1338,10 +1749,11 @@ impl Compiled {
         if s.unsupported {
             check.undecided = true;
         }
-        if !s.types.is_empty() && !s.types.iter().any(|t| has_type(v, t)) {
+        if !s.types.is_empty() && !s.types.names().any(|t| has_type(v, t)) {
+            let names: Vec<&str> = s.types.names().collect();
             check.push(
                 at,
-                format!("must be {}, got {}", s.types.join(" or "), kind(v)),
+                format!("must be {}, got {}", names.join(" or "), kind(v)),
             );
             return;
         }
@@ -1365,7 +1777,7 @@ impl Compiled {
         if let Some(allowed) = &s.enum_values
             && !allowed.allows(text)
         {
-            let values = &allowed.values;
+            let values = &allowed.json();
             let close = close_matches(values, text);
             let hint = if close.is_empty() {
                 String::new()
@@ -1500,14 +1912,14 @@ impl Compiled {
     ) {
         if let Some(required) = &s.required {
             for r in required {
-                if !obj.contains_key(r) {
+                if !obj.contains_key(r.as_ref()) {
                     check.push(at, format!("needs the property {r}, which is missing"));
                 }
             }
         }
         for (name, value) in obj {
             let mut matched = false;
-            if let Some(ps) = s.property(name) {
+            if let Some(ps) = self.property(s, name) {
                 matched = true;
                 let mark = at.enter(name);
                 self.assert(ps, value, at, check);
@@ -1533,11 +1945,9 @@ impl Compiled {
             }
             match s.additional {
                 Additional::Forbidden => {
-                    let mut close: Vec<&str> = s
-                        .properties
-                        .iter()
-                        .flatten()
-                        .map(|(k, _)| k.as_str())
+                    let mut close: Vec<&str> = self
+                        .property_names(s)
+                        .into_iter()
                         .filter(|k| strsim::jaro_winkler(k, name) > 0.8)
                         .collect();
                     close.sort_unstable();
@@ -1578,10 +1988,10 @@ impl Compiled {
         for (name, needs) in s
             .dependent_required
             .iter()
-            .filter(|(n, _)| obj.contains_key(n))
+            .filter(|(n, _)| obj.contains_key(n.as_ref()))
         {
             for n in needs {
-                if !obj.contains_key(n) {
+                if !obj.contains_key(n.as_ref()) {
                     check.push(at, format!("sets {name}, which needs {n} too"));
                 }
             }
@@ -1589,10 +1999,10 @@ impl Compiled {
         for (name, excluded) in s
             .dependent_excluded
             .iter()
-            .filter(|(n, _)| obj.contains_key(n))
+            .filter(|(n, _)| obj.contains_key(n.as_ref()))
         {
             for n in excluded {
-                if obj.contains_key(n) {
+                if obj.contains_key(n.as_ref()) {
                     check.push(at, format!("sets both {name} and {n}; set only one"));
                 }
             }
@@ -1601,7 +2011,7 @@ impl Compiled {
             if let Some(names) = names {
                 let set = names
                     .iter()
-                    .filter(|n| obj.contains_key(n.as_str()))
+                    .filter(|n| obj.contains_key(n.as_ref()))
                     .count();
                 if set == 0 || (exactly_one && set > 1) {
                     check.push(
@@ -1719,7 +2129,7 @@ impl Compiled {
         {
             return format!("with {}", required.join(", "));
         }
-        if let Some(props) = object.and_then(|o| o.properties.as_ref()) {
+        if let Some(props) = object.and_then(|o| self.properties_of(o)) {
             let parts: Vec<String> = props
                 .iter()
                 .filter_map(|(k, p)| {
@@ -1731,7 +2141,7 @@ impl Compiled {
                         scalar
                             .enum_values
                             .as_ref()
-                            .map(|e| Json::Array(e.values.clone()))
+                            .map(|e| Json::Array(e.json()))
                             .or_else(|| scalar.enum_other.clone())
                     })?;
                     Some(format!("{k} = {c}"))
