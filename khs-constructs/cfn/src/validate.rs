@@ -140,13 +140,13 @@ pub fn compiles(type_name: &str) -> bool {
 /// The compiled validation data of a type, once per process and type, on
 /// first use; `None` for types the registry does not know.
 fn compiled_of(type_name: &str) -> Option<&'static Compiled> {
-    static COMPILED: OnceLock<Vec<OnceLock<Option<Compiled>>>> = OnceLock::new();
+    static COMPILED: OnceLock<Vec<OnceLock<Option<Box<Compiled>>>>> = OnceLock::new();
     let index = index_of(type_name)?;
     let cells = COMPILED.get_or_init(|| (0..SCHEMAS.len()).map(|_| OnceLock::new()).collect());
     cells
         .get(index)?
-        .get_or_init(|| Compiled::parse(SCHEMAS.get(index)?))
-        .as_ref()
+        .get_or_init(|| Compiled::parse(SCHEMAS.get(index)?).map(Box::new))
+        .as_deref()
 }
 
 /// A compiled pattern, once per process and source (the same pattern
@@ -155,24 +155,28 @@ fn compiled_of(type_name: &str) -> Option<&'static Compiled> {
 /// `\p{L}`): then it is not checked. `regex-lite` rather than `regex`
 /// because it compiles in a fraction of the time, and the schemas' patterns
 /// are short and few per template.
-fn compile_pattern(source: &Str) -> Option<Regex> {
-    static CACHE: OnceLock<Mutex<HashMap<Str, Option<Regex>>>> = OnceLock::new();
+///
+/// The compiled patterns live as long as the process (as the cache that
+/// holds them would), so that each schema node holds a reference only.
+fn compile_pattern(source: &Str) -> Option<&'static Regex> {
+    static CACHE: OnceLock<Mutex<HashMap<Str, Option<&'static Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let compile = || Regex::new(source).ok().map(|re| &*Box::leak(Box::new(re)));
     let Ok(mut map) = cache.lock() else {
-        return Regex::new(source).ok();
+        return compile();
     };
     if let Some(compiled) = map.get(source.as_ref()) {
-        return compiled.clone();
+        return *compiled;
     }
-    let compiled = Regex::new(source).ok();
-    map.insert(source.clone(), compiled.clone());
+    let compiled = compile();
+    map.insert(source.clone(), compiled);
     compiled
 }
 
 /// A `pattern` keyword: its source, compiled on first use.
 struct Pattern {
     source: Str,
-    compiled: OnceLock<Option<Regex>>,
+    compiled: OnceLock<Option<&'static Regex>>,
 }
 
 impl Pattern {
@@ -187,7 +191,6 @@ impl Pattern {
     fn matches(&self, text: &str) -> Option<bool> {
         self.compiled
             .get_or_init(|| compile_pattern(&self.source))
-            .as_ref()
             .map(|re| re.is_match(text))
     }
 }
@@ -498,25 +501,40 @@ impl Types {
 /// What is being built while one part of a type's data is read (the
 /// type's schema without its definitions and properties, one definition,
 /// one property of the type's schema, or one extension rule's schema).
-struct Builder {
+struct Builder<'d> {
     /// Which part (see [`Compiled`]).
     part: Id,
     schemas: Vec<Schema>,
-    /// `$ref` names per schema, resolved when the part is read.
-    refs: Vec<(Id, Str)>,
+    /// The definitions of the type's schema, sorted by name: the targets
+    /// of `$ref`.
+    definitions: &'d [Lazy],
     /// Whether the type's schema has a `properties` object (its entries
     /// are compiled one by one, on first use, as parts of their own).
     root_properties: bool,
 }
 
-impl Builder {
-    fn new(part: Id) -> Self {
+impl<'d> Builder<'d> {
+    /// A builder for part `part`, with room for `capacity` schemas.
+    fn new(part: Id, capacity: usize, definitions: &'d [Lazy]) -> Self {
         Builder {
             part,
-            schemas: Vec::new(),
-            refs: Vec::new(),
+            schemas: Vec::with_capacity(capacity),
+            definitions,
             root_properties: false,
         }
+    }
+
+    /// Where `$ref` `name` leads (`#/definitions/<name>` of the type's
+    /// schema; others cannot be followed).
+    fn resolve(&self, name: &str) -> Ref {
+        name.strip_prefix("#/definitions/")
+            .and_then(|n| {
+                self.definitions
+                    .binary_search_by(|d| d.name.as_ref().cmp(n))
+                    .ok()
+            })
+            .and_then(|i| Id::try_from(i).ok())
+            .map_or(Ref::Unresolved, Ref::Definition)
     }
 
     /// The id the next schema pushed gets.
@@ -537,28 +555,25 @@ impl Builder {
             .flatten()
     }
 
-    /// Resolves the `$ref`s read (`#/definitions/<name>` of the type's
-    /// schema; others cannot be followed) and returns the schemas.
-    fn finish(mut self, definitions: &[Lazy]) -> Vec<Schema> {
-        for (id, name) in std::mem::take(&mut self.refs) {
-            let target = name
-                .strip_prefix("#/definitions/")
-                .and_then(|n| {
-                    definitions
-                        .binary_search_by(|d| d.name.as_ref().cmp(n))
-                        .ok()
-                })
-                .and_then(|i| Id::try_from(i).ok())
-                .map_or(Ref::Unresolved, Ref::Definition);
-            if id >> PART_SHIFT == self.part
-                && let Some(Schema::Node(node)) = self.schemas.get_mut((id & LOCAL_MASK) as usize)
-            {
-                node.reference = Some(target);
-            }
+    /// The schemas read (the room reserved returned when much of it is
+    /// left).
+    fn finish(mut self) -> Vec<Schema> {
+        if self.schemas.capacity() - self.schemas.len() > self.schemas.len() / 4 {
+            self.schemas.shrink_to_fit();
         }
-        self.schemas.shrink_to_fit();
         self.schemas
     }
+}
+
+/// How many schemas the text of a part holds, about (objects and
+/// booleans; a little more, as some objects are no schemas), to reserve
+/// room for them at once.
+fn schema_count(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    bytes.iter().filter(|&&b| b == b'{').count()
+        + text.matches(":false").count()
+        + text.matches(":true").count()
+        + 1
 }
 
 /// Ids are `part << PART_SHIFT | index in the part`.
@@ -577,8 +592,8 @@ fn id_of(part: Id, index: usize) -> Id {
 /// Reads one schema into the builder, returning its id. `is_root`: the
 /// type's own schema, whose `definitions` are the targets of `$ref` and
 /// whose `properties` are compiled one by one on first use.
-struct SchemaSeed<'b> {
-    b: &'b mut Builder,
+struct SchemaSeed<'b, 'd> {
+    b: &'b mut Builder<'d>,
     is_root: bool,
 }
 
@@ -589,7 +604,7 @@ enum Read {
     Other,
 }
 
-impl<'de: 'static> DeserializeSeed<'de> for SchemaSeed<'_> {
+impl<'de: 'static> DeserializeSeed<'de> for SchemaSeed<'_, '_> {
     type Value = (Id, bool);
 
     /// The id, and whether the value was an object or a boolean.
@@ -607,12 +622,12 @@ impl<'de: 'static> DeserializeSeed<'de> for SchemaSeed<'_> {
     }
 }
 
-struct SchemaVisitor<'b> {
-    b: &'b mut Builder,
+struct SchemaVisitor<'b, 'd> {
+    b: &'b mut Builder<'d>,
     is_root: bool,
 }
 
-impl SchemaVisitor<'_> {
+impl SchemaVisitor<'_, '_> {
     fn sub<'de: 'static, A: MapAccess<'de>>(
         &mut self,
         map: &mut A,
@@ -625,7 +640,7 @@ impl SchemaVisitor<'_> {
     }
 }
 
-impl<'de: 'static> Visitor<'de> for SchemaVisitor<'_> {
+impl<'de: 'static> Visitor<'de> for SchemaVisitor<'_, '_> {
     type Value = Read;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -658,6 +673,9 @@ impl<'de: 'static> Visitor<'de> for SchemaVisitor<'_> {
         let mut node = Node::default();
         let mut reference: Option<Str> = None;
         let mut scalar = ScalarKeywords::default();
+        let mut bounds = Bounds::default();
+        let mut values = ScalarValues::default();
+        let mut more = MoreObjectKeywords::default();
         let mut enum_values: Option<Raw> = None;
         let mut case_insensitive = false;
         let mut list = ListKeywords::default();
@@ -681,7 +699,7 @@ impl<'de: 'static> Visitor<'de> for SchemaVisitor<'_> {
                 Keyword::EnumCaseInsensitive => {
                     case_insensitive = matches!(map.next_value::<Raw>()?, Raw::Bool(true));
                 }
-                Keyword::Const => scalar.const_value = Some(map.next_value::<Raw>()?.to_json()),
+                Keyword::Const => values.const_value = Some(map.next_value::<Raw>()?.to_json()),
                 Keyword::Pattern => {
                     scalar.pattern = match map.next_value::<Raw>()? {
                         Raw::String(p) => Some(Pattern::new(p)),
@@ -696,15 +714,15 @@ impl<'de: 'static> Visitor<'de> for SchemaVisitor<'_> {
                 }
                 Keyword::MinLength => scalar.min_length = map.next_value::<Raw>()?.as_u64(),
                 Keyword::MaxLength => scalar.max_length = map.next_value::<Raw>()?.as_u64(),
-                Keyword::Minimum => scalar.minimum = map.next_value::<Raw>()?.as_f64(),
-                Keyword::Maximum => scalar.maximum = map.next_value::<Raw>()?.as_f64(),
+                Keyword::Minimum => bounds.minimum = map.next_value::<Raw>()?.as_f64(),
+                Keyword::Maximum => bounds.maximum = map.next_value::<Raw>()?.as_f64(),
                 Keyword::ExclusiveMinimum => {
-                    scalar.exclusive_minimum = map.next_value::<Raw>()?.as_f64();
+                    bounds.exclusive_minimum = map.next_value::<Raw>()?.as_f64();
                 }
                 Keyword::ExclusiveMaximum => {
-                    scalar.exclusive_maximum = map.next_value::<Raw>()?.as_f64();
+                    bounds.exclusive_maximum = map.next_value::<Raw>()?.as_f64();
                 }
-                Keyword::MultipleOf => scalar.multiple_of = map.next_value::<Raw>()?.as_f64(),
+                Keyword::MultipleOf => bounds.multiple_of = map.next_value::<Raw>()?.as_f64(),
                 Keyword::MinItems => list.min_items = map.next_value::<Raw>()?.as_u64(),
                 Keyword::MaxItems => list.max_items = map.next_value::<Raw>()?.as_u64(),
                 Keyword::Items => {
@@ -751,16 +769,16 @@ impl<'de: 'static> Visitor<'de> for SchemaVisitor<'_> {
                         _ => Additional::Any,
                     };
                 }
-                Keyword::MinProperties => object.min_properties = map.next_value::<Raw>()?.as_u64(),
-                Keyword::MaxProperties => object.max_properties = map.next_value::<Raw>()?.as_u64(),
+                Keyword::MinProperties => more.min_properties = map.next_value::<Raw>()?.as_u64(),
+                Keyword::MaxProperties => more.max_properties = map.next_value::<Raw>()?.as_u64(),
                 Keyword::DependentRequired => {
-                    object.dependent_required = name_lists(map.next_value()?);
+                    more.dependent_required = name_lists(map.next_value()?);
                 }
                 Keyword::DependentExcluded => {
-                    object.dependent_excluded = name_lists(map.next_value()?);
+                    more.dependent_excluded = name_lists(map.next_value()?);
                 }
-                Keyword::RequiredXor => object.required_xor = string_list(map.next_value()?),
-                Keyword::RequiredOr => object.required_or = string_list(map.next_value()?),
+                Keyword::RequiredXor => more.required_xor = string_list(map.next_value()?),
+                Keyword::RequiredOr => more.required_or = string_list(map.next_value()?),
                 Keyword::AllOf => {
                     has_comb = true;
                     comb.all_of = map
@@ -802,23 +820,26 @@ impl<'de: 'static> Visitor<'de> for SchemaVisitor<'_> {
             }
         }
         match enum_values {
-            Some(Raw::Array(values)) => {
-                scalar.enum_values = Some(EnumValues::new(values, case_insensitive));
+            Some(Raw::Array(items)) => {
+                scalar.enum_values = Some(Box::new(EnumValues::new(items, case_insensitive)));
             }
-            other => scalar.enum_other = other.as_ref().map(Raw::to_json),
+            other => values.enum_other = other.as_ref().map(Raw::to_json),
         }
+        let has_bounds = bounds.minimum.is_some()
+            || bounds.maximum.is_some()
+            || bounds.exclusive_minimum.is_some()
+            || bounds.exclusive_maximum.is_some()
+            || bounds.multiple_of.is_some();
+        scalar.bounds = has_bounds.then(|| Box::new(bounds));
+        let has_values = values.enum_other.is_some() || values.const_value.is_some();
+        scalar.values = has_values.then(|| Box::new(values));
         let has_scalar = scalar.enum_values.is_some()
-            || scalar.enum_other.is_some()
-            || scalar.const_value.is_some()
+            || scalar.values.is_some()
             || scalar.pattern.is_some()
             || scalar.format.is_some()
             || scalar.min_length.is_some()
             || scalar.max_length.is_some()
-            || scalar.minimum.is_some()
-            || scalar.maximum.is_some()
-            || scalar.exclusive_minimum.is_some()
-            || scalar.exclusive_maximum.is_some()
-            || scalar.multiple_of.is_some();
+            || scalar.bounds.is_some();
         let has_list = list.min_items.is_some()
             || list.max_items.is_some()
             || list.items.is_some()
@@ -826,26 +847,24 @@ impl<'de: 'static> Visitor<'de> for SchemaVisitor<'_> {
         if self.is_root && self.b.root_properties {
             object.properties = Properties::Root;
         }
+        let has_more = more.min_properties.is_some()
+            || more.max_properties.is_some()
+            || !more.dependent_required.is_empty()
+            || !more.dependent_excluded.is_empty()
+            || more.required_xor.is_some()
+            || more.required_or.is_some();
+        object.more = has_more.then(|| Box::new(more));
         let has_object = !matches!(object.properties, Properties::Absent)
             || object.required.is_some()
             || !object.pattern_properties.is_empty()
             || !matches!(object.additional, Additional::Any)
-            || object.min_properties.is_some()
-            || object.max_properties.is_some()
-            || !object.dependent_required.is_empty()
-            || !object.dependent_excluded.is_empty()
-            || object.required_xor.is_some()
-            || object.required_or.is_some();
+            || object.more.is_some();
         node.scalar = has_scalar.then(|| Box::new(scalar));
         node.list = has_list.then(|| Box::new(list));
         node.object = has_object.then(|| Box::new(object));
         node.combinations = has_comb.then(|| Box::new(comb));
         if let Some(r) = reference {
-            // Resolved when the whole part is read; until then a
-            // placeholder.
-            node.reference = Some(Ref::Unresolved);
-            let id = self.b.next_id();
-            self.b.refs.push((id, r));
+            node.reference = Some(self.b.resolve(&r));
         }
         Ok(Read::Schema(Schema::Node(node)))
     }
@@ -853,18 +872,18 @@ impl<'de: 'static> Visitor<'de> for SchemaVisitor<'_> {
 
 /// `{name: schema, …}` (`properties`, `patternProperties`, `definitions`),
 /// sorted by name; `None` when the value is not an object.
-struct SchemaMapSeed<'b> {
-    b: &'b mut Builder,
+struct SchemaMapSeed<'b, 'd> {
+    b: &'b mut Builder<'d>,
 }
 
-impl<'de: 'static> DeserializeSeed<'de> for SchemaMapSeed<'_> {
+impl<'de: 'static> DeserializeSeed<'de> for SchemaMapSeed<'_, '_> {
     type Value = Option<Vec<(Str, Id)>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de: 'static> Visitor<'de> for SchemaMapSeed<'_> {
+impl<'de: 'static> Visitor<'de> for SchemaMapSeed<'_, '_> {
     type Value = Option<Vec<(Str, Id)>>;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an object of schemas")
@@ -921,18 +940,18 @@ fn json_object_order<T>(mut members: Vec<(Str, T)>) -> Vec<(Str, T)> {
 
 /// `[schema, …]` (`allOf`, `anyOf`, `oneOf`); `None` when the value is not
 /// a list.
-struct SchemaListSeed<'b> {
-    b: &'b mut Builder,
+struct SchemaListSeed<'b, 'd> {
+    b: &'b mut Builder<'d>,
 }
 
-impl<'de: 'static> DeserializeSeed<'de> for SchemaListSeed<'_> {
+impl<'de: 'static> DeserializeSeed<'de> for SchemaListSeed<'_, '_> {
     type Value = Option<Vec<Id>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de: 'static> Visitor<'de> for SchemaListSeed<'_> {
+impl<'de: 'static> Visitor<'de> for SchemaListSeed<'_, '_> {
     type Value = Option<Vec<Id>>;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a list of schemas")
@@ -1022,19 +1041,33 @@ struct Node {
 /// Keywords checked on scalars.
 #[derive(Default)]
 struct ScalarKeywords {
-    enum_values: Option<EnumValues>,
-    /// A non-list `enum`, kept only for messages.
-    enum_other: Option<Json>,
-    const_value: Option<Json>,
+    enum_values: Option<Box<EnumValues>>,
     pattern: Option<Pattern>,
     format: Option<Str>,
     min_length: Option<u64>,
     max_length: Option<u64>,
+    /// `minimum`, `maximum`, … (`None`: none of them).
+    bounds: Option<Box<Bounds>>,
+    /// `const` and a non-list `enum` (`None`: neither).
+    values: Option<Box<ScalarValues>>,
+}
+
+/// The numeric bounds of a scalar schema.
+#[derive(Default)]
+struct Bounds {
     minimum: Option<f64>,
     maximum: Option<f64>,
     exclusive_minimum: Option<f64>,
     exclusive_maximum: Option<f64>,
     multiple_of: Option<f64>,
+}
+
+/// The rarer value keywords of a scalar schema.
+#[derive(Default)]
+struct ScalarValues {
+    /// A non-list `enum`, kept only for messages.
+    enum_other: Option<Json>,
+    const_value: Option<Json>,
 }
 
 /// An `enum` list: the values as written (for messages), and their texts
@@ -1113,6 +1146,13 @@ struct ObjectKeywords {
     required: Option<Vec<Str>>,
     pattern_properties: Vec<(Pattern, Id)>,
     additional: Additional,
+    /// The rarer keywords (`None`: none of them).
+    more: Option<Box<MoreObjectKeywords>>,
+}
+
+/// The rarer keywords checked on objects.
+#[derive(Default)]
+struct MoreObjectKeywords {
     min_properties: Option<u64>,
     max_properties: Option<u64>,
     dependent_required: Vec<(Str, Vec<Str>)>,
@@ -1528,7 +1568,11 @@ impl Compiled {
             .into_iter()
             .map(|(name, text)| Lazy::new(name, text))
             .collect();
-        let mut b = Builder::new(0);
+        let capacity = match &layout.schema {
+            Some(Some(members)) => members.iter().map(|(_, t)| schema_count(t)).sum(),
+            _ => schema_count(layout.schema_text),
+        };
+        let mut b = Builder::new(0, capacity, &definitions);
         b.root_properties = layout.properties.is_some();
         let root = match layout.schema {
             Some(Some(members)) => {
@@ -1561,7 +1605,7 @@ impl Compiled {
             }
             None => None,
         };
-        let schemas = b.finish(&definitions);
+        let schemas = b.finish();
         let properties = layout
             .properties
             .unwrap_or_default()
@@ -1607,7 +1651,7 @@ impl Compiled {
             return NO_SCHEMA;
         };
         let compiled = lazy.compiled.get_or_init(|| {
-            let mut b = Builder::new(part);
+            let mut b = Builder::new(part, schema_count(lazy.text), &self.definitions);
             let mut de = serde_json::Deserializer::from_str(lazy.text);
             let (id, _) = SchemaSeed {
                 b: &mut b,
@@ -1616,7 +1660,7 @@ impl Compiled {
             .deserialize(&mut de)
             .ok()?;
             de.end().ok()?;
-            Some((b.finish(&self.definitions), id))
+            Some((b.finish(), id))
         });
         compiled.as_ref().map_or(NO_SCHEMA, |(_, id)| *id)
     }
@@ -1792,7 +1836,7 @@ impl Compiled {
                 ),
             );
         }
-        if let Some(c) = &s.const_value
+        if let Some(c) = s.values.as_ref().and_then(|v| v.const_value.as_ref())
             && scalar_text(c).is_some_and(|c| c != text)
         {
             check.push(at, format!("is {text:?}, it must be {c}"));
@@ -1833,12 +1877,7 @@ impl Compiled {
                 );
             }
         }
-        let bounded = s.minimum.is_some()
-            || s.maximum.is_some()
-            || s.exclusive_minimum.is_some()
-            || s.exclusive_maximum.is_some()
-            || s.multiple_of.is_some();
-        if bounded
+        if let Some(s) = s.bounds.as_deref()
             && let Some(n) = number(v)
             && !matches!(v, Json::Bool(_))
         {
@@ -1968,6 +2007,18 @@ impl Compiled {
                 Additional::Any => {}
             }
         }
+        if let Some(more) = &s.more {
+            self.assert_more_object(more, obj, at, check);
+        }
+    }
+
+    fn assert_more_object(
+        &self,
+        s: &MoreObjectKeywords,
+        obj: &Map<String, Json>,
+        at: &At,
+        check: &mut Check,
+    ) {
         let count = obj.len() as u64;
         if let Some(min) = s.min_properties
             && count < min
@@ -2137,12 +2188,13 @@ impl Compiled {
                         return None;
                     };
                     let scalar = p.scalar.as_deref()?;
-                    let c = scalar.const_value.clone().or_else(|| {
+                    let values = scalar.values.as_deref();
+                    let c = values.and_then(|v| v.const_value.clone()).or_else(|| {
                         scalar
                             .enum_values
                             .as_ref()
                             .map(|e| Json::Array(e.json()))
-                            .or_else(|| scalar.enum_other.clone())
+                            .or_else(|| values.and_then(|v| v.enum_other.clone()))
                     })?;
                     Some(format!("{k} = {c}"))
                 })
