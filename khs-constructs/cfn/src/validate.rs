@@ -53,18 +53,15 @@ pub fn properties(type_name: &str, properties: &Json, path: &ConstructPath) -> R
         return Ok(());
     };
     let mut check = Check::default();
-    compiled.assert(root, properties, &mut At::default(), &mut check);
+    // One buffer for every path walked (it is empty again after each walk).
+    let mut at = At(String::with_capacity(64));
+    compiled.assert(root, properties, &mut at, &mut check);
     for (index, ext) in compiled.extensions.iter().enumerate() {
         let before = check.out.len();
-        apply_at(
-            &ext.at,
-            properties,
-            &mut At::default(),
-            &mut |value, here| {
-                // Compiled when its path first reaches a value.
-                compiled.assert(compiled.extension(index), value, here, &mut check);
-            },
-        );
+        apply_at(&ext.at, properties, &mut at, &mut |value, here| {
+            // Compiled when its path first reaches a value.
+            compiled.assert(compiled.extension(index), value, here, &mut check);
+        });
         for v in &mut check.out[before..] {
             v.message.push_str(" (");
             v.message.push_str(&ext.rule);
@@ -154,14 +151,23 @@ fn compiled_of(type_name: &str) -> Option<&'static Compiled> {
 /// `regex-lite` accepts (ECMAScript look-arounds, Unicode classes such as
 /// `\p{L}`): then it is not checked. `regex-lite` rather than `regex`
 /// because it compiles in a fraction of the time, and the schemas' patterns
-/// are short and few per template.
+/// are short and few per template. Most patterns are simpler still (an
+/// anchored run of ASCII classes, `^[a-zA-Z0-9_-]{1,128}$`,
+/// `^arn:aws[a-z-]*:sqs:…`): those are matched by [`Simple`], without
+/// compiling a regex (which costs about a hundred allocations each).
 ///
 /// The compiled patterns live as long as the process (as the cache that
 /// holds them would), so that each schema node holds a reference only.
-fn compile_pattern(source: &Str) -> Option<&'static Regex> {
-    static CACHE: OnceLock<Mutex<HashMap<Str, Option<&'static Regex>>>> = OnceLock::new();
+fn compile_pattern(source: &Str) -> Option<&'static Matcher> {
+    static CACHE: OnceLock<Mutex<HashMap<Str, Option<&'static Matcher>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let compile = || Regex::new(source).ok().map(|re| &*Box::leak(Box::new(re)));
+    let compile = || {
+        let matcher = match Simple::parse(source) {
+            Some(simple) => Matcher::Simple(simple),
+            None => Matcher::Regex(Regex::new(source).ok()?),
+        };
+        Some(&*Box::leak(Box::new(matcher)))
+    };
     let Ok(mut map) = cache.lock() else {
         return compile();
     };
@@ -173,10 +179,295 @@ fn compile_pattern(source: &Str) -> Option<&'static Regex> {
     compiled
 }
 
+/// How a pattern is matched.
+enum Matcher {
+    Simple(Simple),
+    Regex(Regex),
+}
+
+impl Matcher {
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Matcher::Simple(simple) => simple.is_match(text),
+            Matcher::Regex(re) => re.is_match(text),
+        }
+    }
+}
+
+/// For the tests, which check that the patterns matched without a regex
+/// are matched as `regex-lite` matches them: whether each text matches
+/// pattern `source` as the validator matches it, and as `regex-lite` does
+/// (`None`: it does not compile the pattern); `None` when the validator
+/// leaves the pattern to `regex-lite`.
+#[doc(hidden)]
+pub fn simple_pattern_matches(source: &str, texts: &[String]) -> Option<Vec<(bool, Option<bool>)>> {
+    let simple = Simple::parse(source)?;
+    let regex = Regex::new(source).ok();
+    Some(
+        texts
+            .iter()
+            .map(|t| (simple.is_match(t), regex.as_ref().map(|re| re.is_match(t))))
+            .collect(),
+    )
+}
+
+/// A pattern simple enough to match without a regex, in one pass.
+enum Simple {
+    /// An anchored sequence of ASCII character classes, each repeated
+    /// (`^[a-z][a-z0-9-]{0,62}$`, `^arn:aws[a-z-]*:iam::\d{12}:…`, groups
+    /// of plain characters included), matched without backtracking:
+    /// accepted only when every item whose count varies is the last, or is
+    /// followed by one that needs a character it does not accept (so the
+    /// greedy run is the only way to match).
+    Sequence(Vec<Item>),
+    /// `^(one|two|…)$` of plain characters: one of these texts.
+    OneOf(Vec<Vec<u8>>),
+    /// `^.{m,n}$`, `^.*$`, `^.+$`: so many characters, none a line feed.
+    AnyChars { min: u32, max: u32 },
+}
+
+/// One class of a [`Simple`] pattern and how often it repeats.
+struct Item {
+    /// The ASCII characters of the class, as bits.
+    set: u128,
+    min: u32,
+    max: u32,
+}
+
+impl Simple {
+    /// The largest count accepted in `{m,n}` (larger are left to the regex
+    /// engine, which has size limits).
+    const MAX_COUNT: u32 = 4096;
+
+    fn parse(source: &str) -> Option<Simple> {
+        let body = source.strip_prefix('^')?.strip_suffix('$')?;
+        let bytes = body.as_bytes();
+        if let Some(any) = bytes.strip_prefix(b".") {
+            let (min, max, end) = Self::quantifier(any, 0)?;
+            return (end == any.len()).then_some(Simple::AnyChars { min, max });
+        }
+        if let Some(inner) = bytes.strip_prefix(b"(").and_then(|b| b.strip_suffix(b")"))
+            && inner.contains(&b'|')
+        {
+            return inner
+                .split(|b| *b == b'|')
+                .map(Self::literals)
+                .collect::<Option<Vec<_>>>()
+                .map(Simple::OneOf);
+        }
+        let mut items: Vec<Item> = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'(' {
+                // A group of plain characters, once.
+                let close = i + bytes.get(i..)?.iter().position(|&b| b == b')')?;
+                let text = Self::literals(bytes.get(i + 1..close)?)?;
+                items.extend(text.into_iter().map(|b| Item {
+                    set: 1u128 << b,
+                    min: 1,
+                    max: 1,
+                }));
+                i = close + 1;
+                if matches!(bytes.get(i), Some(b'?' | b'+' | b'*' | b'{')) {
+                    return None;
+                }
+                continue;
+            }
+            let (set, next) = match bytes[i] {
+                b'[' => Self::class(bytes, i + 1)?,
+                b'\\' => (Self::escape(*bytes.get(i + 1)?)?, i + 2),
+                b if Self::is_literal(b) => (1u128 << b, i + 1),
+                _ => return None,
+            };
+            let (min, max, next) = Self::quantifier(bytes, next)?;
+            items.push(Item { set, min, max });
+            i = next;
+        }
+        for pair in items.windows(2) {
+            if let [a, b] = pair
+                && a.min != a.max
+                && (b.min == 0 || a.set & b.set != 0)
+            {
+                return None;
+            }
+        }
+        Some(Simple::Sequence(items))
+    }
+
+    /// The text of a run of plain characters (escaped punctuation
+    /// included); `None` when it holds anything else.
+    fn literals(bytes: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if b == b'\\' {
+                let e = *bytes.get(i + 1)?;
+                if e.is_ascii_alphanumeric() || Self::escape(e).is_none() {
+                    return None;
+                }
+                out.push(e);
+                i += 2;
+            } else if Self::is_literal(b) {
+                out.push(b);
+                i += 1;
+            } else {
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    /// A character that stands for itself outside a class.
+    fn is_literal(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b" !\"#%&',-/:;<=>@_`~".contains(&b)
+    }
+
+    /// The class of an escape (`\d`, `\w`, or an escaped punctuation mark).
+    fn escape(b: u8) -> Option<u128> {
+        match b {
+            b'd' => Some(Self::range(b'0', b'9')),
+            b'w' => Some(
+                Self::range(b'0', b'9')
+                    | Self::range(b'a', b'z')
+                    | Self::range(b'A', b'Z')
+                    | 1 << b'_',
+            ),
+            b if b"-./:_*+?$^()[]{}|\\@#=,!&~%'\";`".contains(&b) => Some(1u128 << b),
+            _ => None,
+        }
+    }
+
+    fn range(from: u8, to: u8) -> u128 {
+        (from..=to).fold(0, |set, b| set | 1u128 << b)
+    }
+
+    /// The class that starts after `[` at `i`, and where it ends.
+    fn class(bytes: &[u8], mut i: usize) -> Option<(u128, usize)> {
+        let start = i;
+        let mut set = 0u128;
+        loop {
+            let b = *bytes.get(i)?;
+            match b {
+                b']' if i > start => return Some((set, i + 1)),
+                b'\\' => {
+                    set |= Self::escape(*bytes.get(i + 1)?)?;
+                    i += 2;
+                }
+                // A dash first or last is itself.
+                b'-' if i == start || bytes.get(i + 1) == Some(&b']') => {
+                    set |= 1 << b'-';
+                    i += 1;
+                }
+                b if b.is_ascii_alphanumeric() => {
+                    if bytes.get(i + 1) == Some(&b'-')
+                        && let Some(&to) = bytes.get(i + 2)
+                        && to.is_ascii_alphanumeric()
+                    {
+                        if to < b {
+                            return None;
+                        }
+                        set |= Self::range(b, to);
+                        i += 3;
+                        // A dash right after a range is itself.
+                        if bytes.get(i) == Some(&b'-') {
+                            set |= 1 << b'-';
+                            i += 1;
+                        }
+                    } else {
+                        set |= 1 << b;
+                        i += 1;
+                    }
+                }
+                // Set operations, nested classes, negation and the like are
+                // left to the regex engine.
+                b'[' | b']' | b'^' | b'-' | b'&' | b'~' => return None,
+                b if b.is_ascii_graphic() || b == b' ' => {
+                    set |= 1 << b;
+                    i += 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The quantifier at `i` (none: once), and where it ends.
+    fn quantifier(bytes: &[u8], i: usize) -> Option<(u32, u32, usize)> {
+        let (min, max, next) = match bytes.get(i) {
+            Some(b'*') => (0, u32::MAX, i + 1),
+            Some(b'+') => (1, u32::MAX, i + 1),
+            Some(b'?') => (0, 1, i + 1),
+            Some(b'{') => {
+                let close = i + bytes.get(i..)?.iter().position(|&b| b == b'}')?;
+                let inner = std::str::from_utf8(bytes.get(i + 1..close)?).ok()?;
+                let count = |t: &str| -> Option<u32> {
+                    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                        return None;
+                    }
+                    t.parse().ok().filter(|n| *n <= Self::MAX_COUNT)
+                };
+                let (min, max) = match inner.split_once(',') {
+                    None => {
+                        let n = count(inner)?;
+                        (n, n)
+                    }
+                    Some((min, "")) => (count(min)?, u32::MAX),
+                    Some((min, max)) => (count(min)?, count(max)?),
+                };
+                if min > max {
+                    return None;
+                }
+                (min, max, close + 1)
+            }
+            _ => (1, 1, i),
+        };
+        // Lazy or possessive forms are left to the regex engine.
+        if matches!(bytes.get(next), Some(b'?' | b'+' | b'*' | b'{')) {
+            return None;
+        }
+        Some((min, max, next))
+    }
+
+    /// Whether the whole of `text` matches (each class is ASCII, so a
+    /// character outside ASCII never does).
+    fn is_match(&self, text: &str) -> bool {
+        let items = match self {
+            Simple::Sequence(items) => items,
+            Simple::OneOf(texts) => return texts.iter().any(|t| t == text.as_bytes()),
+            Simple::AnyChars { min, max } => {
+                let mut n = 0u32;
+                for c in text.chars() {
+                    if c == '\n' {
+                        return false;
+                    }
+                    n = n.saturating_add(1);
+                }
+                return (*min..=*max).contains(&n);
+            }
+        };
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        for item in items {
+            let mut n = 0u32;
+            while n < item.max
+                && let Some(&b) = bytes.get(i)
+                && b < 128
+                && item.set & (1u128 << b) != 0
+            {
+                i += 1;
+                n += 1;
+            }
+            if n < item.min {
+                return false;
+            }
+        }
+        i == bytes.len()
+    }
+}
+
 /// A `pattern` keyword: its source, compiled on first use.
 struct Pattern {
     source: Str,
-    compiled: OnceLock<Option<&'static Regex>>,
+    compiled: OnceLock<Option<&'static Matcher>>,
 }
 
 impl Pattern {
@@ -1774,6 +2065,9 @@ impl Compiled {
     /// Checks `v` against schema `id`: what is certainly wrong goes to
     /// `check.out`; what cannot be decided sets `check.undecided`.
     fn assert(&self, id: Id, v: &Json, at: &mut At, check: &mut Check) {
+        if check.done() {
+            return;
+        }
         if is_intrinsic(v) {
             check.undecided = true;
             return;
@@ -1785,7 +2079,7 @@ impl Compiled {
         let s = match schema {
             Schema::Node(s) => s,
             Schema::False => {
-                check.push(at, "must not be set here".to_string());
+                check.push(at, || "must not be set here".to_string());
                 return;
             }
             Schema::Accept => return,
@@ -1794,17 +2088,21 @@ impl Compiled {
             check.undecided = true;
         }
         if !s.types.is_empty() && !s.types.names().any(|t| has_type(v, t)) {
-            let names: Vec<&str> = s.types.names().collect();
-            check.push(
-                at,
-                format!("must be {}, got {}", names.join(" or "), kind(v)),
-            );
+            check.push(at, || {
+                let names: Vec<&str> = s.types.names().collect();
+                format!("must be {}, got {}", names.join(" or "), kind(v))
+            });
             return;
         }
-        if let Some(scalar) = &s.scalar
-            && let Some(text) = scalar_text(v)
-        {
-            self.assert_scalar(scalar, v, &text, at, check);
+        if let Some(scalar) = &s.scalar {
+            let mut buf = NumberText::default();
+            let text = match v {
+                Json::Number(n) => Some(buf.text(n)),
+                _ => scalar_text(v),
+            };
+            if let Some(text) = text {
+                self.assert_scalar(scalar, v, &text, at, check);
+            }
         }
         if let (Some(list), Json::Array(items)) = (&s.list, v) {
             self.assert_list(list, items, at, check);
@@ -1821,32 +2119,30 @@ impl Compiled {
         if let Some(allowed) = &s.enum_values
             && !allowed.allows(text)
         {
-            let values = &allowed.json();
-            let close = close_matches(values, text);
-            let hint = if close.is_empty() {
-                String::new()
-            } else {
-                format!("; did you mean {}?", close.join(" or "))
-            };
-            check.push(
-                at,
+            check.push(at, || {
+                let values = &allowed.json();
+                let close = close_matches(values, text);
+                let hint = if close.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean {}?", close.join(" or "))
+                };
                 format!(
                     "is {text:?}, which is not an allowed value{hint} (allowed: {})",
                     listed(values, text)
-                ),
-            );
+                )
+            });
         }
         if let Some(c) = s.values.as_ref().and_then(|v| v.const_value.as_ref())
             && scalar_text(c).is_some_and(|c| c != text)
         {
-            check.push(at, format!("is {text:?}, it must be {c}"));
+            check.push(at, || format!("is {text:?}, it must be {c}"));
         }
         if let (Json::String(text), Some(p)) = (v, &s.pattern) {
             match p.matches(text) {
-                Some(false) => check.push(
-                    at,
-                    format!("is {text:?}, which does not match the pattern {}", p.source),
-                ),
+                Some(false) => check.push(at, || {
+                    format!("is {text:?}, which does not match the pattern {}", p.source)
+                }),
                 Some(true) => {}
                 None => check.undecided = true,
             }
@@ -1854,7 +2150,9 @@ impl Compiled {
         if let (Json::String(text), Some(f)) = (v, &s.format)
             && has_format(f, text) == Some(false)
         {
-            check.push(at, format!("is {text:?}, which is not a valid {f} value"));
+            check.push(at, || {
+                format!("is {text:?}, which is not a valid {f} value")
+            });
         }
         if let Json::String(text) = v
             && (s.min_length.is_some() || s.max_length.is_some())
@@ -1863,18 +2161,16 @@ impl Compiled {
             if let Some(min) = s.min_length
                 && len < min
             {
-                check.push(
-                    at,
-                    format!("is {len} characters long, at least {min} are required"),
-                );
+                check.push(at, || {
+                    format!("is {len} characters long, at least {min} are required")
+                });
             }
             if let Some(max) = s.max_length
                 && len > max
             {
-                check.push(
-                    at,
-                    format!("is {len} characters long, at most {max} are allowed"),
-                );
+                check.push(at, || {
+                    format!("is {len} characters long, at most {max} are allowed")
+                });
             }
         }
         if let Some(s) = s.bounds.as_deref()
@@ -1884,28 +2180,28 @@ impl Compiled {
             if let Some(min) = s.minimum
                 && n < min
             {
-                check.push(at, format!("is {text}, the minimum is {min}"));
+                check.push(at, || format!("is {text}, the minimum is {min}"));
             }
             if let Some(max) = s.maximum
                 && n > max
             {
-                check.push(at, format!("is {text}, the maximum is {max}"));
+                check.push(at, || format!("is {text}, the maximum is {max}"));
             }
             if let Some(min) = s.exclusive_minimum
                 && n <= min
             {
-                check.push(at, format!("is {text}, it must be more than {min}"));
+                check.push(at, || format!("is {text}, it must be more than {min}"));
             }
             if let Some(max) = s.exclusive_maximum
                 && n >= max
             {
-                check.push(at, format!("is {text}, it must be less than {max}"));
+                check.push(at, || format!("is {text}, it must be less than {max}"));
             }
             if let Some(m) = s.multiple_of
                 && m > 0.0
                 && (n / m).fract().abs() > 1e-9
             {
-                check.push(at, format!("is {text}, it must be a multiple of {m}"));
+                check.push(at, || format!("is {text}, it must be a multiple of {m}"));
             }
         }
     }
@@ -1915,15 +2211,16 @@ impl Compiled {
         if let Some(min) = s.min_items
             && count < min
         {
-            check.push(
-                at,
-                format!("has {count} items, at least {min} are required"),
-            );
+            check.push(at, || {
+                format!("has {count} items, at least {min} are required")
+            });
         }
         if let Some(max) = s.max_items
             && count > max
         {
-            check.push(at, format!("has {count} items, at most {max} are allowed"));
+            check.push(at, || {
+                format!("has {count} items, at most {max} are allowed")
+            });
         }
         if let Some(item_schema) = s.items {
             for (i, item) in items.iter().enumerate() {
@@ -1933,10 +2230,10 @@ impl Compiled {
             }
         }
         if let Some(c) = s.contains {
-            let fits: Vec<Fit> = items.iter().map(|item| self.fit(c, item)).collect();
-            if fits.iter().all(|f| *f == Fit::No) {
-                check.push(at, format!("has no item {}", self.describe(c)));
-            } else if !fits.contains(&Fit::Yes) {
+            let (yes, unknown) = self.fits(c, items.iter());
+            if yes == 0 && unknown == 0 {
+                check.push(at, || format!("has no item {}", self.describe(c)));
+            } else if yes == 0 {
                 check.undecided = true;
             }
         }
@@ -1952,7 +2249,7 @@ impl Compiled {
         if let Some(required) = &s.required {
             for r in required {
                 if !obj.contains_key(r.as_ref()) {
-                    check.push(at, format!("needs the property {r}, which is missing"));
+                    check.push(at, || format!("needs the property {r}, which is missing"));
                 }
             }
         }
@@ -1984,19 +2281,21 @@ impl Compiled {
             }
             match s.additional {
                 Additional::Forbidden => {
-                    let mut close: Vec<&str> = self
-                        .property_names(s)
-                        .into_iter()
-                        .filter(|k| strsim::jaro_winkler(k, name) > 0.8)
-                        .collect();
-                    close.sort_unstable();
-                    let hint = if close.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; did you mean {}?", close.join(" or "))
-                    };
                     let mark = at.enter(name);
-                    check.push(at, format!("is not a property of this object{hint}"));
+                    check.push(at, || {
+                        let mut close: Vec<&str> = self
+                            .property_names(s)
+                            .into_iter()
+                            .filter(|k| strsim::jaro_winkler(k, name) > 0.8)
+                            .collect();
+                        close.sort_unstable();
+                        let hint = if close.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; did you mean {}?", close.join(" or "))
+                        };
+                        format!("is not a property of this object{hint}")
+                    });
                     at.leave(mark);
                 }
                 Additional::Schema(extra) => {
@@ -2023,18 +2322,16 @@ impl Compiled {
         if let Some(min) = s.min_properties
             && count < min
         {
-            check.push(
-                at,
-                format!("has {count} entries, at least {min} are required"),
-            );
+            check.push(at, || {
+                format!("has {count} entries, at least {min} are required")
+            });
         }
         if let Some(max) = s.max_properties
             && count > max
         {
-            check.push(
-                at,
-                format!("has {count} entries, at most {max} are allowed"),
-            );
+            check.push(at, || {
+                format!("has {count} entries, at most {max} are allowed")
+            });
         }
         for (name, needs) in s
             .dependent_required
@@ -2043,7 +2340,7 @@ impl Compiled {
         {
             for n in needs {
                 if !obj.contains_key(n.as_ref()) {
-                    check.push(at, format!("sets {name}, which needs {n} too"));
+                    check.push(at, || format!("sets {name}, which needs {n} too"));
                 }
             }
         }
@@ -2054,7 +2351,7 @@ impl Compiled {
         {
             for n in excluded {
                 if obj.contains_key(n.as_ref()) {
-                    check.push(at, format!("sets both {name} and {n}; set only one"));
+                    check.push(at, || format!("sets both {name} and {n}; set only one"));
                 }
             }
         }
@@ -2065,8 +2362,7 @@ impl Compiled {
                     .filter(|n| obj.contains_key(n.as_ref()))
                     .count();
                 if set == 0 || (exactly_one && set > 1) {
-                    check.push(
-                        at,
+                    check.push(at, || {
                         format!(
                             "must set {} of {}, sets {set}",
                             if exactly_one {
@@ -2075,8 +2371,8 @@ impl Compiled {
                                 "at least one"
                             },
                             names.join(", ")
-                        ),
-                    );
+                        )
+                    });
                 }
             }
         }
@@ -2087,32 +2383,29 @@ impl Compiled {
             self.assert(*sub, v, at, check);
         }
         if let Some(any) = &s.any_of {
-            let fits: Vec<Fit> = any.iter().map(|sub| self.fit(*sub, v)).collect();
-            if !fits.is_empty() && fits.iter().all(|f| *f == Fit::No) {
-                check.push(at, self.explain_alternatives(any, v, "at least one"));
-            } else if !fits.contains(&Fit::Yes) && !fits.is_empty() {
+            let (yes, unknown) = self.fits_any(any, v, 1);
+            if !any.is_empty() && yes == 0 && unknown == 0 {
+                check.push(at, || self.explain_alternatives(any, v, "at least one"));
+            } else if yes == 0 && !any.is_empty() {
                 check.undecided = true;
             }
         }
         if let Some(one) = &s.one_of {
-            let fits: Vec<Fit> = one.iter().map(|sub| self.fit(*sub, v)).collect();
-            let yes = fits.iter().filter(|f| **f == Fit::Yes).count();
-            let unknown = fits.iter().filter(|f| **f == Fit::Unknown).count();
-            if !fits.is_empty() && (yes > 1 || (yes == 0 && unknown == 0)) {
-                check.push(at, self.explain_alternatives(one, v, "exactly one"));
+            let (yes, unknown) = self.fits_any(one, v, 2);
+            if !one.is_empty() && (yes > 1 || (yes == 0 && unknown == 0)) {
+                check.push(at, || self.explain_alternatives(one, v, "exactly one"));
             } else if unknown > 0 {
                 check.undecided = true;
             }
         }
         if let Some(not) = s.not {
             match self.fit(not, v) {
-                Fit::Yes => check.push(
-                    at,
+                Fit::Yes => check.push(at, || {
                     format!(
                         "has a combination that is not allowed ({})",
                         self.describe(not)
-                    ),
-                ),
+                    )
+                }),
                 Fit::Unknown => check.undecided = true,
                 Fit::No => {}
             }
@@ -2154,12 +2447,47 @@ impl Compiled {
         )
     }
 
+    /// How many of `values` certainly fit schema `id`, stopping at the
+    /// first (more do not change the outcome), and how many cannot be told
+    /// before it.
+    fn fits<'v>(&self, id: Id, values: impl Iterator<Item = &'v Json>) -> (usize, usize) {
+        let mut unknown = 0;
+        for v in values {
+            match self.fit(id, v) {
+                Fit::Yes => return (1, unknown),
+                Fit::Unknown => unknown += 1,
+                Fit::No => {}
+            }
+        }
+        (0, unknown)
+    }
+
+    /// How many of the schemas `alts` `v` certainly fits (counting stops at
+    /// `enough`, past which the outcome is the same), and how many cannot be
+    /// told.
+    fn fits_any(&self, alts: &[Id], v: &Json, enough: usize) -> (usize, usize) {
+        let (mut yes, mut unknown) = (0, 0);
+        for alt in alts {
+            match self.fit(*alt, v) {
+                Fit::Yes => {
+                    yes += 1;
+                    if yes >= enough {
+                        break;
+                    }
+                }
+                Fit::Unknown => unknown += 1,
+                Fit::No => {}
+            }
+        }
+        (yes, unknown)
+    }
+
     /// Schema `id` as a condition: does `v` certainly fit, certainly not,
     /// or cannot it be told?
     fn fit(&self, id: Id, v: &Json) -> Fit {
-        let mut inner = Check::default();
+        let mut inner = Check::quiet();
         self.assert(id, v, &mut At::default(), &mut inner);
-        if !inner.out.is_empty() {
+        if inner.failed {
             Fit::No
         } else if inner.undecided {
             Fit::Unknown
@@ -2213,14 +2541,35 @@ impl Compiled {
 struct Check {
     out: Vec<Violation>,
     undecided: bool,
+    /// Only whether something is wrong matters (a schema used as a
+    /// condition): no message is made, and checking stops at the first.
+    quiet: bool,
+    /// Whether a violation was found.
+    failed: bool,
 }
 
 impl Check {
-    fn push(&mut self, at: &At, message: String) {
-        self.out.push(Violation {
-            at: at.0.clone(),
-            message,
-        });
+    /// A check of a schema used as a condition.
+    fn quiet() -> Self {
+        Check {
+            quiet: true,
+            ..Check::default()
+        }
+    }
+
+    fn push(&mut self, at: &At, message: impl FnOnce() -> String) {
+        self.failed = true;
+        if !self.quiet {
+            self.out.push(Violation {
+                at: at.0.clone(),
+                message: message(),
+            });
+        }
+    }
+
+    /// Whether checking can stop (a condition already failed).
+    fn done(&self) -> bool {
+        self.quiet && self.failed
     }
 }
 
@@ -2292,6 +2641,43 @@ fn scalar_text(v: &Json) -> Option<Cow<'_, str>> {
     }
 }
 
+/// A number's text as [`scalar_text`] gives it, written on the stack.
+struct NumberText {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl Default for NumberText {
+    fn default() -> Self {
+        NumberText {
+            bytes: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl std::fmt::Write for NumberText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl NumberText {
+    fn text(&mut self, n: &serde_json::Number) -> Cow<'_, str> {
+        self.len = 0;
+        if write!(self, "{n}").is_ok()
+            && let Ok(text) = std::str::from_utf8(&self.bytes[..self.len])
+        {
+            return Cow::Borrowed(text);
+        }
+        Cow::Owned(n.to_string())
+    }
+}
+
 fn number(v: &Json) -> Option<f64> {
     match v {
         Json::Number(n) => n.as_f64(),
@@ -2326,7 +2712,7 @@ fn has_type(v: &Json, t: &str) -> bool {
         "number" => number(v).is_some(),
         "boolean" => match v {
             Json::Bool(_) => true,
-            Json::String(s) => matches!(s.to_ascii_lowercase().as_str(), "true" | "false"),
+            Json::String(s) => s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false"),
             _ => false,
         },
         "array" => v.is_array(),
