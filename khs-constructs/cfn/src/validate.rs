@@ -781,10 +781,15 @@ impl Types {
         self.0 == 0
     }
 
-    fn names(self) -> impl Iterator<Item = &'static str> {
+    /// The codes, in order (see [`has_type`]).
+    fn codes(self) -> impl Iterator<Item = u64> {
         (0..Self::SLOTS)
             .map(move |slot| (self.0 >> (3 * slot)) & 7)
             .take_while(|code| *code != 0)
+    }
+
+    fn names(self) -> impl Iterator<Item = &'static str> {
+        self.codes()
             .filter_map(|code| TYPE_NAMES.get(code as usize - 1).copied())
     }
 }
@@ -862,8 +867,10 @@ impl<'d> Builder<'d> {
 fn schema_count(text: &str) -> usize {
     let bytes = text.as_bytes();
     bytes.iter().filter(|&&b| b == b'{').count()
-        + text.matches(":false").count()
-        + text.matches(":true").count()
+        + bytes
+            .windows(2)
+            .filter(|w| w[0] == b':' && matches!(w[1], b't' | b'f'))
+            .count()
         + 1
 }
 
@@ -2087,7 +2094,7 @@ impl Compiled {
         if s.unsupported {
             check.undecided = true;
         }
-        if !s.types.is_empty() && !s.types.names().any(|t| has_type(v, t)) {
+        if !s.types.is_empty() && !s.types.codes().any(|t| has_type(v, t)) {
             check.push(at, || {
                 let names: Vec<&str> = s.types.names().collect();
                 format!("must be {}, got {}", names.join(" or "), kind(v))
@@ -2697,27 +2704,28 @@ fn kind(v: &Json) -> &'static str {
     }
 }
 
-/// Whether `v` has JSON-schema type `t`, CloudFormation-style: scalars
-/// given as strings count for numbers and booleans when they parse.
-fn has_type(v: &Json, t: &str) -> bool {
+/// Whether `v` has the JSON-schema type of code `t` (`1 +` its index in
+/// [`TYPE_NAMES`]), CloudFormation-style: scalars given as strings count
+/// for numbers and booleans when they parse.
+fn has_type(v: &Json, t: u64) -> bool {
     match t {
-        "string" => matches!(v, Json::String(_) | Json::Number(_) | Json::Bool(_)),
-        "integer" => match v {
+        1 => matches!(v, Json::String(_) | Json::Number(_) | Json::Bool(_)),
+        2 => match v {
             Json::Number(n) => {
                 n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
             }
             Json::String(s) => s.trim().parse::<i64>().is_ok(),
             _ => false,
         },
-        "number" => number(v).is_some(),
-        "boolean" => match v {
+        3 => number(v).is_some(),
+        4 => match v {
             Json::Bool(_) => true,
             Json::String(s) => s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false"),
             _ => false,
         },
-        "array" => v.is_array(),
-        "object" => v.is_object(),
-        "null" => v.is_null(),
+        5 => v.is_array(),
+        6 => v.is_object(),
+        7 => v.is_null(),
         _ => true,
     }
 }
