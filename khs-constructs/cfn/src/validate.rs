@@ -54,7 +54,7 @@ pub fn properties(type_name: &str, properties: &Json, path: &ConstructPath) -> R
     };
     let mut check = Check::default();
     // One buffer for every path walked (it is empty again after each walk).
-    let mut at = At(String::with_capacity(64));
+    let mut at = At(String::with_capacity(64), Untracked(false));
     compiled.assert(root, properties, &mut at, &mut check);
     for (index, ext) in compiled.extensions.iter().enumerate() {
         let before = check.out.len();
@@ -2493,7 +2493,7 @@ impl Compiled {
     /// or cannot it be told?
     fn fit(&self, id: Id, v: &Json) -> Fit {
         let mut inner = Check::quiet();
-        self.assert(id, v, &mut At::default(), &mut inner);
+        self.assert(id, v, &mut At::untracked(), &mut inner);
         if inner.failed {
             Fit::No
         } else if inner.undecided {
@@ -2582,14 +2582,27 @@ impl Check {
 
 /// Where in the properties a check is (`ContainerDefinitions.0.Cpu`), built
 /// in one buffer: entering a step appends to it, leaving truncates it, so
-/// walking a resource allocates nothing per property.
+/// walking a resource allocates nothing per property. A check that makes
+/// no messages (a schema used as a condition) keeps no path.
 #[derive(Default)]
-struct At(String);
+struct At(String, Untracked);
+
+/// Whether an [`At`] keeps no path.
+#[derive(Default, Clone, Copy)]
+struct Untracked(bool);
 
 impl At {
+    /// A place whose path is not kept.
+    fn untracked() -> Self {
+        At(String::new(), Untracked(true))
+    }
+
     /// Appends a step; returns the mark to leave it with.
     fn enter(&mut self, step: &str) -> usize {
         let mark = self.0.len();
+        if self.1.0 {
+            return mark;
+        }
         if mark > 0 {
             self.0.push('.');
         }
@@ -2600,6 +2613,9 @@ impl At {
     /// Appends a list index.
     fn enter_index(&mut self, i: usize) -> usize {
         let mark = self.0.len();
+        if self.1.0 {
+            return mark;
+        }
         if mark > 0 {
             self.0.push('.');
         }
