@@ -10,11 +10,21 @@
 //! properties, and the `allOf`/`anyOf`/`oneOf`/`not`/`if`-`then`-`else`
 //! combinations of the schemas.
 //!
-//! Each type's data is compiled once per process, on first use: read
-//! straight from the generated JSON text (no intermediate JSON tree) into an
-//! arena of schemas with the keywords as fields, `$ref` as an index,
-//! allowed values sorted for binary search and patterns compiled once. A
-//! check then walks the properties without a map look-up per keyword.
+//! Each type's data is compiled once per process, part by part, on first
+//! use: read straight from the generated JSON text (no intermediate JSON
+//! tree) into arenas of schemas with the keywords as fields, `$ref` as an
+//! index, allowed values sorted for binary search and patterns compiled
+//! once. A check then walks the properties without a map look-up per
+//! keyword. A small scanner locates the parts in the text without compiling
+//! them: the type's schema is compiled without its `definitions` and
+//! `properties`; a definition when a `$ref` first reaches it, a property
+//! when a resource first sets it, and an extension rule when its path first
+//! reaches a value. Strings are borrowed from the generated text (owned
+//! only when they hold escapes). Most patterns (anchored runs of ASCII
+//! classes, alternatives of plain texts) are matched without compiling a
+//! regex; the others with `regex-lite`. A schema used as a condition
+//! (`if`, `not`, `contains`, the alternatives of `anyOf`/`oneOf`) is
+//! checked without making messages, and stops at its first violation.
 //!
 //! Values CloudFormation resolves at deploy time (`Ref`, `Fn::*`) are never
 //! judged: a schema applied to one is undecided, and an undecided condition
