@@ -178,9 +178,10 @@ fn compile_pattern(source: &Str) -> Option<&'static Matcher> {
         };
         Some(&*Box::leak(Box::new(matcher)))
     };
-    let Ok(mut map) = cache.lock() else {
-        return compile();
-    };
+    // A poisoned cache still holds what was compiled.
+    let mut map = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(compiled) = map.get(source.as_ref()) {
         return *compiled;
     }
