@@ -1785,6 +1785,20 @@ fn string_end(bytes: &[u8], i: usize) -> Option<usize> {
     }
     let mut j = i + 1;
     loop {
+        // Eight bytes at a time while none is a quote or a backslash.
+        while let Some(chunk) = bytes.get(j..j + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let word = u64::from_le_bytes(word);
+            let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
+                | zero_bytes(word ^ (ONES * u64::from(b'\\')));
+            if found != 0 {
+                // The lowest flag is exact (higher ones may not be).
+                j += (found.trailing_zeros() / 8) as usize;
+                break;
+            }
+            j += 8;
+        }
         j += bytes
             .get(j..)?
             .iter()
@@ -1795,6 +1809,25 @@ fn string_end(bytes: &[u8], i: usize) -> Option<usize> {
         j += 2;
     }
 }
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `x` that is zero (the lowest one exactly;
+/// above it a borrow may flag a byte that is not).
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & (ONES << 7)
+}
+
+/// The bytes [`value_end`] stops at in a list or an object.
+const STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'"' as usize] = true;
+    table[b'{' as usize] = true;
+    table[b'[' as usize] = true;
+    table[b'}' as usize] = true;
+    table[b']' as usize] = true;
+    table
+};
 
 /// The end of the JSON value that starts at `i` (not checked beyond what
 /// finding its end needs: the parse of the text checks the rest).
@@ -1808,7 +1841,7 @@ fn value_end(bytes: &[u8], i: usize) -> Option<usize> {
                 j += bytes
                     .get(j..)?
                     .iter()
-                    .position(|&b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))?;
+                    .position(|&b| STRUCTURAL[usize::from(b)])?;
                 match bytes.get(j)? {
                     b'"' => {
                         j = string_end(bytes, j)?;
