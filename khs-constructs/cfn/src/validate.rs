@@ -33,6 +33,7 @@
 //! reports only what is certainly wrong.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Mutex, OnceLock};
@@ -637,16 +638,6 @@ impl Raw {
     fn as_f64(&self) -> Option<f64> {
         match self {
             Raw::Number(n) => n.as_f64(),
-            _ => None,
-        }
-    }
-
-    /// The value as text, as [`scalar_text`] gives it for the same JSON.
-    fn scalar_text(&self) -> Option<Str> {
-        match self {
-            Raw::String(s) => Some(s.clone()),
-            Raw::Number(n) => Some(Cow::Owned(n.to_string())),
-            Raw::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
             _ => None,
         }
     }
@@ -1379,28 +1370,36 @@ struct ScalarValues {
     const_value: Option<Json>,
 }
 
-/// An `enum` list: the values as written (for messages), and their texts
-/// sorted (lower-cased when the match ignores case) for look-ups.
+/// An `enum` list: the values as written (for messages and look-ups), and
+/// the indices of the scalar ones sorted by their texts (lower-cased when
+/// the match ignores case) for binary search.
 struct EnumValues {
     values: Vec<Raw>,
-    sorted: Vec<Str>,
+    sorted: Vec<u32>,
     case_insensitive: bool,
 }
 
 impl EnumValues {
     fn new(values: Vec<Raw>, case_insensitive: bool) -> Self {
-        let mut sorted: Vec<Str> = Vec::with_capacity(values.len());
-        for text in values.iter().filter_map(Raw::scalar_text) {
-            sorted.push(
-                if case_insensitive && text.bytes().any(|b| b.is_ascii_uppercase()) {
-                    Cow::Owned(text.to_ascii_lowercase())
-                } else {
-                    text
-                },
-            );
-        }
-        sorted.sort_unstable();
-        sorted.dedup();
+        let mut sorted: Vec<u32> = Vec::with_capacity(values.len());
+        sorted.extend(
+            (0..values.len())
+                .filter(|i| {
+                    matches!(
+                        values.get(*i),
+                        Some(Raw::String(_) | Raw::Number(_) | Raw::Bool(_))
+                    )
+                })
+                .filter_map(|i| u32::try_from(i).ok()),
+        );
+        let text_of = |i: &u32| values.get(*i as usize);
+        sorted.sort_unstable_by(|a, b| match (text_of(a), text_of(b)) {
+            (Some(a), Some(b)) => with_text(a, |a| {
+                with_text(b, |b| compare(a, b, case_insensitive)).unwrap_or(Ordering::Equal)
+            })
+            .unwrap_or(Ordering::Equal),
+            _ => Ordering::Equal,
+        });
         EnumValues {
             values,
             sorted,
@@ -1409,20 +1408,41 @@ impl EnumValues {
     }
 
     fn allows(&self, text: &str) -> bool {
-        if self.case_insensitive {
-            self.sorted
-                .binary_search_by(|v| v.bytes().cmp(text.bytes().map(|b| b.to_ascii_lowercase())))
-                .is_ok()
-        } else {
-            self.sorted
-                .binary_search_by(|v| v.as_ref().cmp(text))
-                .is_ok()
-        }
+        self.sorted
+            .binary_search_by(|i| {
+                self.values
+                    .get(*i as usize)
+                    .and_then(|v| with_text(v, |v| compare(v, text, self.case_insensitive)))
+                    .unwrap_or(Ordering::Less)
+            })
+            .is_ok()
     }
 
     /// The values as JSON, for messages.
     fn json(&self) -> Vec<Json> {
         self.values.iter().map(Raw::to_json).collect()
+    }
+}
+
+/// Calls `f` with the text of a scalar value, as [`scalar_text`] gives it
+/// for the same JSON (numbers written on the stack); `None` for others.
+fn with_text<R>(v: &Raw, f: impl FnOnce(&str) -> R) -> Option<R> {
+    match v {
+        Raw::String(s) => Some(f(s)),
+        Raw::Number(n) => Some(f(&NumberText::default().text(n))),
+        Raw::Bool(b) => Some(f(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
+/// Texts in byte order, of their lower-cased forms when `case_insensitive`.
+fn compare(a: &str, b: &str, case_insensitive: bool) -> Ordering {
+    if case_insensitive {
+        a.bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    } else {
+        a.cmp(b)
     }
 }
 
