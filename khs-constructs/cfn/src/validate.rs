@@ -224,26 +224,52 @@ pub fn simple_pattern_matches(source: &str, texts: &[String]) -> Option<Vec<(boo
 }
 
 /// A pattern simple enough to match without a regex, in one pass.
-enum Simple {
-    /// An anchored sequence of ASCII character classes, each repeated
-    /// (`^[a-z][a-z0-9-]{0,62}$`, `^arn:aws[a-z-]*:iam::\d{12}:…`, groups
-    /// of plain characters included), matched without backtracking:
-    /// accepted only when every item whose count varies is the last, or is
-    /// followed by one that needs a character it does not accept (so the
-    /// greedy run is the only way to match).
+struct Simple {
+    shape: Shape,
+    /// `^`: the match starts at the start of the text (else anywhere).
+    start: bool,
+    /// `$`: the match ends at the end of the text (else anywhere).
+    end: bool,
+}
+
+enum Shape {
+    /// A sequence of character classes, each repeated
+    /// (`^[a-z][a-z0-9-]{0,62}$`, `^arn:aws[a-z-]*:iam::\d{12}:…`, `^.{1,128}$`,
+    /// `^[^:]`, groups of plain characters included), matched without
+    /// backtracking: accepted only when every item whose count varies is
+    /// the last, or is followed by one that needs a character it does not
+    /// accept (so the greedy run is the only way to match).
     Sequence(Vec<Item>),
-    /// `^(one|two|…)$` of plain characters: one of these texts.
+    /// `(one|two|…)` of plain characters: one of these texts.
     OneOf(Vec<Vec<u8>>),
-    /// `^.{m,n}$`, `^.*$`, `^.+$`: so many characters, none a line feed.
-    AnyChars { min: u32, max: u32 },
 }
 
 /// One class of a [`Simple`] pattern and how often it repeats.
 struct Item {
-    /// The ASCII characters of the class, as bits.
+    /// ASCII characters, as bits: the class, or what it excludes.
     set: u128,
+    /// Whether the class is every character but those of `set` (`[^…]`,
+    /// `.`, `\S`), characters outside ASCII included.
+    negated: bool,
     min: u32,
     max: u32,
+}
+
+impl Item {
+    fn has(&self, c: char) -> bool {
+        let listed = u32::from(c) < 128 && self.set & (1u128 << u32::from(c)) != 0;
+        listed != self.negated
+    }
+
+    /// Whether no character is in both classes.
+    fn disjoint(&self, other: &Item) -> bool {
+        match (self.negated, other.negated) {
+            (false, false) => self.set & other.set == 0,
+            (true, false) => other.set & !self.set == 0,
+            (false, true) => self.set & !other.set == 0,
+            (true, true) => false,
+        }
+    }
 }
 
 impl Simple {
@@ -252,20 +278,31 @@ impl Simple {
     const MAX_COUNT: u32 = 4096;
 
     fn parse(source: &str) -> Option<Simple> {
-        let body = source.strip_prefix('^')?.strip_suffix('$')?;
-        let bytes = body.as_bytes();
-        if let Some(any) = bytes.strip_prefix(b".") {
-            let (min, max, end) = Self::quantifier(any, 0)?;
-            return (end == any.len()).then_some(Simple::AnyChars { min, max });
+        let (start, body) = match source.strip_prefix('^') {
+            Some(body) => (true, body),
+            None => (false, source),
+        };
+        // An escaped `$` at the end is left to the regex engine.
+        if body.ends_with("\\$") {
+            return None;
         }
+        let (end, body) = match body.strip_suffix('$') {
+            Some(body) => (true, body),
+            None => (false, body),
+        };
+        let bytes = body.as_bytes();
         if let Some(inner) = bytes.strip_prefix(b"(").and_then(|b| b.strip_suffix(b")"))
             && inner.contains(&b'|')
         {
-            return inner
+            let texts = inner
                 .split(|b| *b == b'|')
                 .map(Self::literals)
-                .collect::<Option<Vec<_>>>()
-                .map(Simple::OneOf);
+                .collect::<Option<Vec<_>>>()?;
+            return Some(Simple {
+                shape: Shape::OneOf(texts),
+                start,
+                end,
+            });
         }
         let mut items: Vec<Item> = Vec::new();
         let mut i = 0;
@@ -276,6 +313,7 @@ impl Simple {
                 let text = Self::literals(bytes.get(i + 1..close)?)?;
                 items.extend(text.into_iter().map(|b| Item {
                     set: 1u128 << b,
+                    negated: false,
                     min: 1,
                     max: 1,
                 }));
@@ -285,25 +323,43 @@ impl Simple {
                 }
                 continue;
             }
-            let (set, next) = match bytes[i] {
+            let ((set, negated), next) = match bytes[i] {
                 b'[' => Self::class(bytes, i + 1)?,
                 b'\\' => (Self::escape(*bytes.get(i + 1)?)?, i + 2),
-                b if Self::is_literal(b) => (1u128 << b, i + 1),
+                // Any character but a line feed.
+                b'.' => ((1u128 << b'\n', true), i + 1),
+                b if Self::is_literal(b) => ((1u128 << b, false), i + 1),
                 _ => return None,
             };
             let (min, max, next) = Self::quantifier(bytes, next)?;
-            items.push(Item { set, min, max });
+            items.push(Item {
+                set,
+                negated,
+                min,
+                max,
+            });
             i = next;
         }
         for pair in items.windows(2) {
             if let [a, b] = pair
                 && a.min != a.max
-                && (b.min == 0 || a.set & b.set != 0)
+                && (b.min == 0 || !a.disjoint(b))
             {
                 return None;
             }
         }
-        Some(Simple::Sequence(items))
+        // Not anchored at the start, the match is tried at each character:
+        // classes of fixed counts, or a single class not anchored at the end
+        // either (it stops at its first match), keep that linear in the
+        // text.
+        if !start && items.iter().any(|item| item.min != item.max) && (items.len() > 1 || end) {
+            return None;
+        }
+        Some(Simple {
+            shape: Shape::Sequence(items),
+            start,
+            end,
+        })
     }
 
     /// The text of a run of plain characters (escaped punctuation
@@ -334,17 +390,22 @@ impl Simple {
         b.is_ascii_alphanumeric() || b" !\"#%&',-/:;<=>@_`~".contains(&b)
     }
 
-    /// The class of an escape (`\d`, `\w`, or an escaped punctuation mark).
-    fn escape(b: u8) -> Option<u128> {
+    /// The class of an escape (`\d`, `\w`, `\s`, their negations, or an
+    /// escaped punctuation mark), and whether it is negated.
+    fn escape(b: u8) -> Option<(u128, bool)> {
+        let digits = Self::range(b'0', b'9');
+        let word = digits | Self::range(b'a', b'z') | Self::range(b'A', b'Z') | 1 << b'_';
+        let space = [b'\t', b'\n', 0x0b, 0x0c, b'\r', b' ']
+            .iter()
+            .fold(0u128, |set, b| set | 1u128 << b);
         match b {
-            b'd' => Some(Self::range(b'0', b'9')),
-            b'w' => Some(
-                Self::range(b'0', b'9')
-                    | Self::range(b'a', b'z')
-                    | Self::range(b'A', b'Z')
-                    | 1 << b'_',
-            ),
-            b if b"-./:_*+?$^()[]{}|\\@#=,!&~%'\";`".contains(&b) => Some(1u128 << b),
+            b'd' => Some((digits, false)),
+            b'w' => Some((word, false)),
+            b's' => Some((space, false)),
+            b'D' => Some((digits, true)),
+            b'W' => Some((word, true)),
+            b'S' => Some((space, true)),
+            b if b"-./:_*+?$^()[]{}|\\@#=,!&~%'\";`".contains(&b) => Some((1u128 << b, false)),
             _ => None,
         }
     }
@@ -353,16 +414,27 @@ impl Simple {
         (from..=to).fold(0, |set, b| set | 1u128 << b)
     }
 
-    /// The class that starts after `[` at `i`, and where it ends.
-    fn class(bytes: &[u8], mut i: usize) -> Option<(u128, usize)> {
+    /// The class that starts after `[` at `i` (`[^…]` negated), and where
+    /// it ends.
+    fn class(bytes: &[u8], mut i: usize) -> Option<((u128, bool), usize)> {
+        let negated = bytes.get(i) == Some(&b'^');
+        if negated {
+            i += 1;
+        }
         let start = i;
         let mut set = 0u128;
         loop {
             let b = *bytes.get(i)?;
             match b {
-                b']' if i > start => return Some((set, i + 1)),
+                b']' if i > start => return Some(((set, negated), i + 1)),
                 b'\\' => {
-                    set |= Self::escape(*bytes.get(i + 1)?)?;
+                    // Negated escapes inside a class are left to the regex
+                    // engine.
+                    let (class, negated_escape) = Self::escape(*bytes.get(i + 1)?)?;
+                    if negated_escape {
+                        return None;
+                    }
+                    set |= class;
                     i += 2;
                 }
                 // A dash first or last is itself.
@@ -390,8 +462,8 @@ impl Simple {
                         i += 1;
                     }
                 }
-                // Set operations, nested classes, negation and the like are
-                // left to the regex engine.
+                // Set operations, nested classes and the like are left to
+                // the regex engine.
                 b'[' | b']' | b'^' | b'-' | b'&' | b'~' => return None,
                 b if b.is_ascii_graphic() || b == b' ' => {
                     set |= 1 << b;
@@ -439,40 +511,57 @@ impl Simple {
         Some((min, max, next))
     }
 
-    /// Whether the whole of `text` matches (each class is ASCII, so a
-    /// character outside ASCII never does).
+    /// Whether `text` matches (anywhere, unless anchored).
     fn is_match(&self, text: &str) -> bool {
-        let items = match self {
-            Simple::Sequence(items) => items,
-            Simple::OneOf(texts) => return texts.iter().any(|t| t == text.as_bytes()),
-            Simple::AnyChars { min, max } => {
-                let mut n = 0u32;
-                for c in text.chars() {
-                    if c == '\n' {
-                        return false;
-                    }
-                    n = n.saturating_add(1);
-                }
-                return (*min..=*max).contains(&n);
+        let at = |from: usize| {
+            let rest = text.get(from..).unwrap_or("");
+            match self.run(rest) {
+                Some(len) => !self.end || from + len == text.len(),
+                None => false,
             }
         };
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        for item in items {
-            let mut n = 0u32;
-            while n < item.max
-                && let Some(&b) = bytes.get(i)
-                && b < 128
-                && item.set & (1u128 << b) != 0
-            {
-                i += 1;
-                n += 1;
+        if self.start {
+            return at(0);
+        }
+        text.char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(text.len()))
+            .any(at)
+    }
+
+    /// How long the match at the start of `text` is (the only one the
+    /// greedy run can make); `None` when there is none there.
+    fn run(&self, text: &str) -> Option<usize> {
+        match &self.shape {
+            Shape::OneOf(texts) => {
+                // The longest first: a match that must end at the end
+                // of the text may need it.
+                let bytes = text.as_bytes();
+                texts
+                    .iter()
+                    .filter(|t| bytes.starts_with(t))
+                    .filter(|t| !self.end || t.len() == bytes.len())
+                    .map(Vec::len)
+                    .max()
             }
-            if n < item.min {
-                return false;
+            Shape::Sequence(items) => {
+                let mut chars = text.char_indices().peekable();
+                for item in items {
+                    let mut n = 0u32;
+                    while n < item.max
+                        && let Some(&(_, c)) = chars.peek()
+                        && item.has(c)
+                    {
+                        chars.next();
+                        n += 1;
+                    }
+                    if n < item.min {
+                        return None;
+                    }
+                }
+                Some(chars.peek().map_or(text.len(), |(i, _)| *i))
             }
         }
-        i == bytes.len()
     }
 }
 

@@ -164,6 +164,20 @@ fn texts_for(pattern: &str, seed: &mut u64) -> Vec<String> {
     for c in ['a', 'Z', '0', '_', '-', '.', ':', '/', ' ', 'é', '\n'] {
         out.extend(lengths.iter().map(|n| c.to_string().repeat(*n)));
     }
+    // The plain text of each alternative, alone and within others (for
+    // unanchored patterns).
+    for piece in pattern.split('|') {
+        let plain: String = piece
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "-_:/.".contains(*c))
+            .collect();
+        out.extend([
+            plain.clone(),
+            format!("x{plain}"),
+            format!("{plain}x"),
+            format!(" {plain}\n"),
+        ]);
+    }
     let mut pool: Vec<char> = pattern.chars().filter(|c| c.is_ascii_graphic()).collect();
     pool.extend("aZ09_-.:/ é\n".chars());
     for _ in 0..200 {
