@@ -20,9 +20,9 @@
 //! `properties`; a definition when a `$ref` first reaches it, a property
 //! when a resource first sets it, and an extension rule when its path first
 //! reaches a value. Strings are borrowed from the generated text (owned
-//! only when they hold escapes). Most patterns (anchored runs of ASCII
-//! classes, alternatives of plain texts) are matched without compiling a
-//! regex; the others with `regex-lite`. A schema used as a condition
+//! only when they hold escapes). Simple patterns (runs of ASCII classes,
+//! alternatives of plain texts) are matched without compiling a regex; the
+//! others with `regex-lite`. A schema used as a condition
 //! (`if`, `not`, `contains`, the alternatives of `anyOf`/`oneOf`) is
 //! checked without making messages, and stops at its first violation.
 //!
@@ -162,10 +162,10 @@ fn compiled_of(type_name: &str) -> Option<&'static Compiled> {
 /// `regex-lite` accepts (ECMAScript look-arounds, Unicode classes such as
 /// `\p{L}`): then it is not checked. `regex-lite` rather than `regex`
 /// because it compiles in a fraction of the time, and the schemas' patterns
-/// are short and few per template. Most patterns are simpler still (an
-/// anchored run of ASCII classes, `^[a-zA-Z0-9_-]{1,128}$`,
-/// `^arn:aws[a-z-]*:sqs:…`): those are matched by [`Simple`], without
-/// compiling a regex (which costs about a hundred allocations each).
+/// are short and few per template. Many patterns are simpler still (a run
+/// of ASCII classes, `^[a-zA-Z0-9_-]{1,128}$`, `^arn:aws[a-z-]*:sqs:…`):
+/// those are matched by [`Simple`], without compiling a regex (which costs
+/// about a hundred allocations each).
 ///
 /// The compiled patterns live as long as the process (as the cache that
 /// holds them would), so that each schema node holds a reference only.
