@@ -10,11 +10,21 @@
 //! properties, and the `allOf`/`anyOf`/`oneOf`/`not`/`if`-`then`-`else`
 //! combinations of the schemas.
 //!
-//! Each type's data is compiled once per process, on first use: read
-//! straight from the generated JSON text (no intermediate JSON tree) into an
-//! arena of schemas with the keywords as fields, `$ref` as an index,
-//! allowed values sorted for binary search and patterns compiled once. A
-//! check then walks the properties without a map look-up per keyword.
+//! Each type's data is compiled once per process, part by part, on first
+//! use: read straight from the generated JSON text (no intermediate JSON
+//! tree) into arenas of schemas with the keywords as fields, `$ref` as an
+//! index, allowed values sorted for binary search and patterns compiled
+//! once. A check then walks the properties without a map look-up per
+//! keyword. A small scanner locates the parts in the text without compiling
+//! them: the type's schema is compiled without its `definitions` and
+//! `properties`; a definition when a `$ref` first reaches it, a property
+//! when a resource first sets it, and an extension rule when its path first
+//! reaches a value. Strings are borrowed from the generated text (owned
+//! only when they hold escapes). Simple patterns (runs of ASCII classes,
+//! alternatives of plain texts) are matched without compiling a regex; the
+//! others with `regex-lite`. A schema used as a condition
+//! (`if`, `not`, `contains`, the alternatives of `anyOf`/`oneOf`) is
+//! checked without making messages, and stops at its first violation.
 //!
 //! Values CloudFormation resolves at deploy time (`Ref`, `Fn::*`) are never
 //! judged: a schema applied to one is undecided, and an undecided condition
@@ -23,12 +33,14 @@
 //! reports only what is certainly wrong.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Mutex, OnceLock};
 
 use regex_lite::Regex;
 use serde::Deserialize;
+use serde::de::value::CowStrDeserializer;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value as Json};
 
@@ -52,15 +64,19 @@ pub fn properties(type_name: &str, properties: &Json, path: &ConstructPath) -> R
         return Ok(());
     };
     let mut check = Check::default();
-    compiled.assert(root, properties, &mut At::default(), &mut check);
-    for ext in &compiled.extensions {
-        let at: Vec<&str> = ext.at.iter().map(String::as_str).collect();
+    // One buffer for every path walked (it is empty again after each walk).
+    let mut at = At(String::with_capacity(64), Untracked(false));
+    compiled.assert(root, properties, &mut at, &mut check);
+    for (index, ext) in compiled.extensions.iter().enumerate() {
         let before = check.out.len();
-        apply_at(&at, properties, &mut At::default(), &mut |value, here| {
-            compiled.assert(ext.schema, value, here, &mut check);
+        apply_at(&ext.at, properties, &mut at, &mut |value, here| {
+            // Compiled when its path first reaches a value.
+            compiled.assert(compiled.extension(index), value, here, &mut check);
         });
         for v in &mut check.out[before..] {
-            v.message.push_str(&format!(" ({})", ext.rule));
+            v.message.push_str(" (");
+            v.message.push_str(&ext.rule);
+            v.message.push(')');
         }
     }
     match check.out.into_iter().next() {
@@ -80,7 +96,7 @@ pub fn properties(type_name: &str, properties: &Json, path: &ConstructPath) -> R
 
 /// Calls `f` with every value at `at` below `value` (`*` is any list item
 /// or object entry).
-fn apply_at(at: &[&str], value: &Json, here: &mut At, f: &mut dyn FnMut(&Json, &mut At)) {
+fn apply_at(at: &[Str], value: &Json, here: &mut At, f: &mut dyn FnMut(&Json, &mut At)) {
     if is_intrinsic(value) {
         return;
     }
@@ -88,7 +104,7 @@ fn apply_at(at: &[&str], value: &Json, here: &mut At, f: &mut dyn FnMut(&Json, &
         f(value, here);
         return;
     };
-    match (value, *first) {
+    match (value, first.as_ref()) {
         (Json::Array(items), "*") => {
             for (i, item) in items.iter().enumerate() {
                 let mark = here.enter_index(i);
@@ -126,19 +142,19 @@ pub fn schema(type_name: &str) -> Option<Json> {
 /// Whether the validation data of `type_name` compiles into the form
 /// synthesis checks against (`false` for types the registry does not know).
 pub fn compiles(type_name: &str) -> bool {
-    compiled_of(type_name).is_some_and(|c| c.root.is_some())
+    compiled_of(type_name).is_some_and(|c| c.root.is_some() && c.compiles_all())
 }
 
 /// The compiled validation data of a type, once per process and type, on
 /// first use; `None` for types the registry does not know.
 fn compiled_of(type_name: &str) -> Option<&'static Compiled> {
-    static COMPILED: OnceLock<Vec<OnceLock<Option<Compiled>>>> = OnceLock::new();
+    static COMPILED: OnceLock<Vec<OnceLock<Option<Box<Compiled>>>>> = OnceLock::new();
     let index = index_of(type_name)?;
     let cells = COMPILED.get_or_init(|| (0..SCHEMAS.len()).map(|_| OnceLock::new()).collect());
     cells
         .get(index)?
-        .get_or_init(|| Compiled::parse(SCHEMAS.get(index)?))
-        .as_ref()
+        .get_or_init(|| Compiled::parse(SCHEMAS.get(index)?).map(Box::new))
+        .as_deref()
 }
 
 /// A compiled pattern, once per process and source (the same pattern
@@ -146,26 +162,417 @@ fn compiled_of(type_name: &str) -> Option<&'static Compiled> {
 /// `regex-lite` accepts (ECMAScript look-arounds, Unicode classes such as
 /// `\p{L}`): then it is not checked. `regex-lite` rather than `regex`
 /// because it compiles in a fraction of the time, and the schemas' patterns
-/// are short and few per template.
-fn compile_pattern(source: &str) -> Option<Regex> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+/// are short and few per template. Many patterns are simpler still (a run
+/// of ASCII classes, `^[a-zA-Z0-9_-]{1,128}$`, `^arn:aws[a-z-]*:sqs:…`):
+/// those are matched by [`Simple`], without compiling a regex (which costs
+/// about a hundred allocations each).
+///
+/// The compiled patterns live as long as the process (as the cache that
+/// holds them would), so that each schema node holds a reference only.
+fn compile_pattern(source: &Str) -> Option<&'static Matcher> {
+    static CACHE: OnceLock<Mutex<HashMap<Str, Option<&'static Matcher>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let Ok(mut map) = cache.lock() else {
-        return Regex::new(source).ok();
+    let compile = || {
+        let matcher = match Simple::parse(source) {
+            Some(simple) => Matcher::Simple(simple),
+            None => Matcher::Regex(Regex::new(source).ok()?),
+        };
+        Some(&*Box::leak(Box::new(matcher)))
     };
-    map.entry(source.to_string())
-        .or_insert_with(|| Regex::new(source).ok())
-        .clone()
+    // A poisoned cache still holds what was compiled.
+    let mut map = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(compiled) = map.get(source.as_ref()) {
+        return *compiled;
+    }
+    let compiled = compile();
+    map.insert(source.clone(), compiled);
+    compiled
+}
+
+/// How a pattern is matched.
+enum Matcher {
+    Simple(Simple),
+    Regex(Regex),
+}
+
+impl Matcher {
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Matcher::Simple(simple) => simple.is_match(text),
+            Matcher::Regex(re) => re.is_match(text),
+        }
+    }
+}
+
+/// For the tests, which check that the patterns matched without a regex
+/// are matched as `regex-lite` matches them: whether each text matches
+/// pattern `source` as the validator matches it, and as `regex-lite` does
+/// (`None`: it does not compile the pattern); `None` when the validator
+/// leaves the pattern to `regex-lite`.
+#[doc(hidden)]
+pub fn simple_pattern_matches(source: &str, texts: &[String]) -> Option<Vec<(bool, Option<bool>)>> {
+    let simple = Simple::parse(source)?;
+    let regex = Regex::new(source).ok();
+    Some(
+        texts
+            .iter()
+            .map(|t| (simple.is_match(t), regex.as_ref().map(|re| re.is_match(t))))
+            .collect(),
+    )
+}
+
+/// A pattern simple enough to match without a regex, in one pass.
+struct Simple {
+    shape: Shape,
+    /// `^`: the match starts at the start of the text (else anywhere).
+    start: bool,
+    /// `$`: the match ends at the end of the text (else anywhere).
+    end: bool,
+}
+
+enum Shape {
+    /// A sequence of character classes, each repeated
+    /// (`^[a-z][a-z0-9-]{0,62}$`, `^arn:aws[a-z-]*:iam::\d{12}:…`, `^.{1,128}$`,
+    /// `^[^:]`, groups of plain characters included), matched without
+    /// backtracking: accepted only when every item whose count varies is
+    /// the last, or is followed by one that needs a character it does not
+    /// accept (so the greedy run is the only way to match).
+    Sequence(Vec<Item>),
+    /// `(one|two|…)` of plain characters: one of these texts.
+    OneOf(Vec<Vec<u8>>),
+}
+
+/// One class of a [`Simple`] pattern and how often it repeats.
+struct Item {
+    /// ASCII characters, as bits: the class, or what it excludes.
+    set: u128,
+    /// Whether the class is every character but those of `set` (`[^…]`,
+    /// `.`, `\S`), characters outside ASCII included.
+    negated: bool,
+    min: u32,
+    max: u32,
+}
+
+impl Item {
+    fn has(&self, c: char) -> bool {
+        let listed = u32::from(c) < 128 && self.set & (1u128 << u32::from(c)) != 0;
+        listed != self.negated
+    }
+
+    /// Whether no character is in both classes.
+    fn disjoint(&self, other: &Item) -> bool {
+        match (self.negated, other.negated) {
+            (false, false) => self.set & other.set == 0,
+            (true, false) => other.set & !self.set == 0,
+            (false, true) => self.set & !other.set == 0,
+            (true, true) => false,
+        }
+    }
+}
+
+impl Simple {
+    /// The largest count accepted in `{m,n}` (larger are left to the regex
+    /// engine, which has size limits).
+    const MAX_COUNT: u32 = 4096;
+
+    fn parse(source: &str) -> Option<Simple> {
+        let (start, body) = match source.strip_prefix('^') {
+            Some(body) => (true, body),
+            None => (false, source),
+        };
+        // An escaped `$` at the end is left to the regex engine.
+        if body.ends_with("\\$") {
+            return None;
+        }
+        let (end, body) = match body.strip_suffix('$') {
+            Some(body) => (true, body),
+            None => (false, body),
+        };
+        let bytes = body.as_bytes();
+        if let Some(inner) = bytes.strip_prefix(b"(").and_then(|b| b.strip_suffix(b")"))
+            && inner.contains(&b'|')
+        {
+            let texts = inner
+                .split(|b| *b == b'|')
+                .map(Self::literals)
+                .collect::<Option<Vec<_>>>()?;
+            return Some(Simple {
+                shape: Shape::OneOf(texts),
+                start,
+                end,
+            });
+        }
+        let mut items: Vec<Item> = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'(' {
+                // A group of plain characters, once.
+                let close = i + bytes.get(i..)?.iter().position(|&b| b == b')')?;
+                let text = Self::literals(bytes.get(i + 1..close)?)?;
+                items.extend(text.into_iter().map(|b| Item {
+                    set: 1u128 << b,
+                    negated: false,
+                    min: 1,
+                    max: 1,
+                }));
+                i = close + 1;
+                if matches!(bytes.get(i), Some(b'?' | b'+' | b'*' | b'{')) {
+                    return None;
+                }
+                continue;
+            }
+            let ((set, negated), next) = match bytes[i] {
+                b'[' => Self::class(bytes, i + 1)?,
+                b'\\' => (Self::escape(*bytes.get(i + 1)?)?, i + 2),
+                // Any character but a line feed.
+                b'.' => ((1u128 << b'\n', true), i + 1),
+                b if Self::is_literal(b) => ((1u128 << b, false), i + 1),
+                _ => return None,
+            };
+            let (min, max, next) = Self::quantifier(bytes, next)?;
+            items.push(Item {
+                set,
+                negated,
+                min,
+                max,
+            });
+            i = next;
+        }
+        for pair in items.windows(2) {
+            if let [a, b] = pair
+                && a.min != a.max
+                && (b.min == 0 || !a.disjoint(b))
+            {
+                return None;
+            }
+        }
+        // Not anchored at the start, the match is tried at each character:
+        // classes of fixed counts, or a single class not anchored at the end
+        // either (it stops at its first match), keep that linear in the
+        // text.
+        if !start && items.iter().any(|item| item.min != item.max) && (items.len() > 1 || end) {
+            return None;
+        }
+        Some(Simple {
+            shape: Shape::Sequence(items),
+            start,
+            end,
+        })
+    }
+
+    /// The text of a run of plain characters (escaped punctuation
+    /// included); `None` when it holds anything else.
+    fn literals(bytes: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if b == b'\\' {
+                let e = *bytes.get(i + 1)?;
+                if e.is_ascii_alphanumeric() || Self::escape(e).is_none() {
+                    return None;
+                }
+                out.push(e);
+                i += 2;
+            } else if Self::is_literal(b) {
+                out.push(b);
+                i += 1;
+            } else {
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    /// A character that stands for itself outside a class.
+    fn is_literal(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b" !\"#%&',-/:;<=>@_`~".contains(&b)
+    }
+
+    /// The class of an escape (`\d`, `\w`, `\s`, their negations, or an
+    /// escaped punctuation mark), and whether it is negated.
+    fn escape(b: u8) -> Option<(u128, bool)> {
+        let digits = Self::range(b'0', b'9');
+        let word = digits | Self::range(b'a', b'z') | Self::range(b'A', b'Z') | 1 << b'_';
+        let space = [b'\t', b'\n', 0x0b, 0x0c, b'\r', b' ']
+            .iter()
+            .fold(0u128, |set, b| set | 1u128 << b);
+        match b {
+            b'd' => Some((digits, false)),
+            b'w' => Some((word, false)),
+            b's' => Some((space, false)),
+            b'D' => Some((digits, true)),
+            b'W' => Some((word, true)),
+            b'S' => Some((space, true)),
+            b if b"-./:_*+?$^()[]{}|\\@#=,!&~%'\";`".contains(&b) => Some((1u128 << b, false)),
+            _ => None,
+        }
+    }
+
+    fn range(from: u8, to: u8) -> u128 {
+        (from..=to).fold(0, |set, b| set | 1u128 << b)
+    }
+
+    /// The class that starts after `[` at `i` (`[^…]` negated), and where
+    /// it ends.
+    fn class(bytes: &[u8], mut i: usize) -> Option<((u128, bool), usize)> {
+        let negated = bytes.get(i) == Some(&b'^');
+        if negated {
+            i += 1;
+        }
+        let start = i;
+        let mut set = 0u128;
+        loop {
+            let b = *bytes.get(i)?;
+            match b {
+                b']' if i > start => return Some(((set, negated), i + 1)),
+                b'\\' => {
+                    // Negated escapes inside a class are left to the regex
+                    // engine.
+                    let (class, negated_escape) = Self::escape(*bytes.get(i + 1)?)?;
+                    if negated_escape {
+                        return None;
+                    }
+                    set |= class;
+                    i += 2;
+                }
+                // A dash first or last is itself.
+                b'-' if i == start || bytes.get(i + 1) == Some(&b']') => {
+                    set |= 1 << b'-';
+                    i += 1;
+                }
+                b if b.is_ascii_alphanumeric() => {
+                    if bytes.get(i + 1) == Some(&b'-')
+                        && let Some(&to) = bytes.get(i + 2)
+                        && to.is_ascii_alphanumeric()
+                    {
+                        if to < b {
+                            return None;
+                        }
+                        set |= Self::range(b, to);
+                        i += 3;
+                        // A dash right after a range is itself.
+                        if bytes.get(i) == Some(&b'-') {
+                            set |= 1 << b'-';
+                            i += 1;
+                        }
+                    } else {
+                        set |= 1 << b;
+                        i += 1;
+                    }
+                }
+                // Set operations, nested classes and the like are left to
+                // the regex engine.
+                b'[' | b']' | b'^' | b'-' | b'&' | b'~' => return None,
+                b if b.is_ascii_graphic() || b == b' ' => {
+                    set |= 1 << b;
+                    i += 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The quantifier at `i` (none: once), and where it ends.
+    fn quantifier(bytes: &[u8], i: usize) -> Option<(u32, u32, usize)> {
+        let (min, max, next) = match bytes.get(i) {
+            Some(b'*') => (0, u32::MAX, i + 1),
+            Some(b'+') => (1, u32::MAX, i + 1),
+            Some(b'?') => (0, 1, i + 1),
+            Some(b'{') => {
+                let close = i + bytes.get(i..)?.iter().position(|&b| b == b'}')?;
+                let inner = std::str::from_utf8(bytes.get(i + 1..close)?).ok()?;
+                let count = |t: &str| -> Option<u32> {
+                    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                        return None;
+                    }
+                    t.parse().ok().filter(|n| *n <= Self::MAX_COUNT)
+                };
+                let (min, max) = match inner.split_once(',') {
+                    None => {
+                        let n = count(inner)?;
+                        (n, n)
+                    }
+                    Some((min, "")) => (count(min)?, u32::MAX),
+                    Some((min, max)) => (count(min)?, count(max)?),
+                };
+                if min > max {
+                    return None;
+                }
+                (min, max, close + 1)
+            }
+            _ => (1, 1, i),
+        };
+        // Lazy or possessive forms are left to the regex engine.
+        if matches!(bytes.get(next), Some(b'?' | b'+' | b'*' | b'{')) {
+            return None;
+        }
+        Some((min, max, next))
+    }
+
+    /// Whether `text` matches (anywhere, unless anchored).
+    fn is_match(&self, text: &str) -> bool {
+        let at = |from: usize| {
+            let rest = text.get(from..).unwrap_or("");
+            match self.run(rest) {
+                Some(len) => !self.end || from + len == text.len(),
+                None => false,
+            }
+        };
+        if self.start {
+            return at(0);
+        }
+        text.char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(text.len()))
+            .any(at)
+    }
+
+    /// How long the match at the start of `text` is (the only one the
+    /// greedy run can make); `None` when there is none there.
+    fn run(&self, text: &str) -> Option<usize> {
+        match &self.shape {
+            Shape::OneOf(texts) => {
+                // The longest first: a match that must end at the end
+                // of the text may need it.
+                let bytes = text.as_bytes();
+                texts
+                    .iter()
+                    .filter(|t| bytes.starts_with(t))
+                    .filter(|t| !self.end || t.len() == bytes.len())
+                    .map(Vec::len)
+                    .max()
+            }
+            Shape::Sequence(items) => {
+                let mut chars = text.char_indices().peekable();
+                for item in items {
+                    let mut n = 0u32;
+                    while n < item.max
+                        && let Some(&(_, c)) = chars.peek()
+                        && item.has(c)
+                    {
+                        chars.next();
+                        n += 1;
+                    }
+                    if n < item.min {
+                        return None;
+                    }
+                }
+                Some(chars.peek().map_or(text.len(), |(i, _)| *i))
+            }
+        }
+    }
 }
 
 /// A `pattern` keyword: its source, compiled on first use.
 struct Pattern {
-    source: String,
-    compiled: OnceLock<Option<Regex>>,
+    source: Str,
+    compiled: OnceLock<Option<&'static Matcher>>,
 }
 
 impl Pattern {
-    fn new(source: String) -> Self {
+    fn new(source: Str) -> Self {
         Pattern {
             source,
             compiled: OnceLock::new(),
@@ -176,14 +583,154 @@ impl Pattern {
     fn matches(&self, text: &str) -> Option<bool> {
         self.compiled
             .get_or_init(|| compile_pattern(&self.source))
-            .as_ref()
             .map(|re| re.is_match(text))
     }
 }
 
 // ---------------------------------------------------------------------------
 // Reading the data as written by the generator straight into the compiled
-// form: no intermediate JSON tree, each keyword lands in its field.
+// form: no intermediate JSON tree, each keyword lands in its field, and the
+// strings are borrowed from the generated text (owned only when they hold
+// escapes).
+
+/// A string of the data: borrowed from the generated text unless it holds
+/// an escape.
+type Str = Cow<'static, str>;
+
+/// A string read from the data (see [`Str`]).
+struct Text(Str);
+
+impl<'de: 'static> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de: 'static> Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Text, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Text, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Text, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A JSON value of the data with its strings borrowed (see [`Str`]): what
+/// the small keywords (`enum`, `required`, `type`, bounds, …) are read as.
+enum Raw {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(Str),
+    Array(Vec<Raw>),
+    /// Members in the order written.
+    Object(Vec<(Str, Raw)>),
+}
+
+impl<'de: 'static> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de: 'static> Visitor<'de> for V {
+            type Value = Raw;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> std::result::Result<Raw, E> {
+                Ok(Raw::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Raw, E> {
+                Ok(Raw::Number(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Raw, E> {
+                Ok(Raw::Number(v.into()))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<Raw, E> {
+                // As `serde_json::Value` reads it.
+                Ok(serde_json::Number::from_f64(v).map_or(Raw::Null, Raw::Number))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Raw, E> {
+                Ok(Raw::String(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Raw, E> {
+                Ok(Raw::String(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Raw, E> {
+                Ok(Raw::String(Cow::Owned(v)))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Raw, E> {
+                Ok(Raw::Null)
+            }
+            fn visit_none<E>(self) -> std::result::Result<Raw, E> {
+                Ok(Raw::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Raw, D::Error> {
+                Raw::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Raw, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(item) = seq.next_element::<Raw>()? {
+                    out.push(item);
+                }
+                Ok(Raw::Array(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Raw, A::Error> {
+                let mut out = Vec::new();
+                while let Some((Text(k), v)) = map.next_entry::<Text, Raw>()? {
+                    out.push((k, v));
+                }
+                Ok(Raw::Object(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Raw {
+    /// The value as `serde_json` would have read it (for messages).
+    fn to_json(&self) -> Json {
+        match self {
+            Raw::Null => Json::Null,
+            Raw::Bool(b) => Json::Bool(*b),
+            Raw::Number(n) => Json::Number(n.clone()),
+            Raw::String(s) => Json::String(s.to_string()),
+            Raw::Array(items) => Json::Array(items.iter().map(Raw::to_json).collect()),
+            Raw::Object(members) => {
+                let mut map = Map::new();
+                for (k, v) in members {
+                    map.insert(k.to_string(), v.to_json());
+                }
+                Json::Object(map)
+            }
+        }
+    }
+
+    fn as_u64(&self) -> Option<u64> {
+        match self {
+            Raw::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        match self {
+            Raw::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+}
 
 /// The keywords of a schema object (others are ignored).
 enum Keyword {
@@ -282,44 +829,99 @@ impl<'de> Deserialize<'de> for Keyword {
     }
 }
 
-/// A JSON-schema `type`: one name or a list of names (other values: none).
-struct TypeNames(Vec<String>);
+/// The JSON-schema type names, in the order of their codes in [`Types`].
+const TYPE_NAMES: [&str; 7] = [
+    "string", "integer", "number", "boolean", "array", "object", "null",
+];
 
-impl<'de> Deserialize<'de> for TypeNames {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        Ok(match Json::deserialize(d)? {
-            Json::String(t) => TypeNames(vec![t]),
-            Json::Array(ts) => TypeNames(
-                ts.into_iter()
-                    .filter_map(|t| match t {
-                        Json::String(t) => Some(t),
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            _ => TypeNames(Vec::new()),
-        })
+/// A `type` keyword: its names in the order written, packed as codes of
+/// three bits (`1 + index in TYPE_NAMES`, 0 ends the list); 0: no check
+/// (absent, empty, not a name or a list of names, or naming a type the
+/// validator does not know, which every value has).
+#[derive(Clone, Copy, Default)]
+struct Types(u64);
+
+impl Types {
+    /// The most names kept (more would repeat one: there are 7).
+    const SLOTS: u32 = 21;
+
+    fn from_raw(v: &Raw) -> Types {
+        let names: &[Raw] = match v {
+            Raw::String(_) => std::slice::from_ref(v),
+            Raw::Array(items) => items,
+            _ => return Types(0),
+        };
+        let mut packed = 0u64;
+        let mut slot = 0;
+        for name in names {
+            let Raw::String(name) = name else {
+                continue;
+            };
+            let Some(code) = TYPE_NAMES.iter().position(|t| *t == name.as_ref()) else {
+                return Types(0);
+            };
+            if slot < Self::SLOTS {
+                packed |= (code as u64 + 1) << (3 * slot);
+                slot += 1;
+            }
+        }
+        Types(packed)
+    }
+
+    fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The codes, in order (see [`has_type`]).
+    fn codes(self) -> impl Iterator<Item = u64> {
+        (0..Self::SLOTS)
+            .map(move |slot| (self.0 >> (3 * slot)) & 7)
+            .take_while(|code| *code != 0)
+    }
+
+    fn names(self) -> impl Iterator<Item = &'static str> {
+        self.codes()
+            .filter_map(|code| TYPE_NAMES.get(code as usize - 1).copied())
     }
 }
 
 /// What is being built while one part of a type's data is read (the
-/// type's schema without its definitions and the extension rules, or one
-/// definition).
-struct Builder {
-    /// Which part: 0 for the type's schema, `1 + n` for definition `n`.
+/// type's schema without its definitions and properties, one definition,
+/// one property of the type's schema, or one extension rule's schema).
+struct Builder<'d> {
+    /// Which part (see [`Compiled`]).
     part: Id,
     schemas: Vec<Schema>,
-    /// `$ref` names per schema, resolved when the part is read.
-    refs: Vec<(Id, String)>,
+    /// The definitions of the type's schema, sorted by name: the targets
+    /// of `$ref`.
+    definitions: &'d [Lazy],
+    /// Whether the type's schema has a `properties` object (its entries
+    /// are compiled one by one, on first use, as parts of their own).
+    root_properties: bool,
 }
 
-impl Builder {
-    fn new(part: Id) -> Self {
+impl<'d> Builder<'d> {
+    /// A builder for part `part`, with room for `capacity` schemas.
+    fn new(part: Id, capacity: usize, definitions: &'d [Lazy]) -> Self {
         Builder {
             part,
-            schemas: Vec::new(),
-            refs: Vec::new(),
+            schemas: Vec::with_capacity(capacity),
+            definitions,
+            root_properties: false,
         }
+    }
+
+    /// Where `$ref` `name` leads (`#/definitions/<name>` of the type's
+    /// schema; others cannot be followed).
+    fn resolve(&self, name: &str) -> Ref {
+        name.strip_prefix("#/definitions/")
+            .and_then(|n| {
+                self.definitions
+                    .binary_search_by(|d| d.name.as_ref().cmp(n))
+                    .ok()
+            })
+            .and_then(|i| Id::try_from(i).ok())
+            .map_or(Ref::Unresolved, Ref::Definition)
     }
 
     /// The id the next schema pushed gets.
@@ -340,28 +942,27 @@ impl Builder {
             .flatten()
     }
 
-    /// Resolves the `$ref`s read (`#/definitions/<name>` of the type's
-    /// schema; others cannot be followed) and returns the schemas.
-    fn finish(mut self, definitions: &[Definition]) -> Vec<Schema> {
-        for (id, name) in std::mem::take(&mut self.refs) {
-            let target = name
-                .strip_prefix("#/definitions/")
-                .and_then(|n| {
-                    definitions
-                        .binary_search_by(|d| d.name.as_str().cmp(n))
-                        .ok()
-                })
-                .and_then(|i| Id::try_from(i).ok())
-                .map_or(Ref::Unresolved, Ref::Definition);
-            if id >> PART_SHIFT == self.part
-                && let Some(Schema::Node(node)) = self.schemas.get_mut((id & LOCAL_MASK) as usize)
-            {
-                node.reference = Some(target);
-            }
+    /// The schemas read (the room reserved returned when much of it is
+    /// left).
+    fn finish(mut self) -> Vec<Schema> {
+        if self.schemas.capacity() - self.schemas.len() > self.schemas.len() / 4 {
+            self.schemas.shrink_to_fit();
         }
-        self.schemas.shrink_to_fit();
         self.schemas
     }
+}
+
+/// How many schemas the text of a part holds, about (objects and
+/// booleans; a little more, as some objects are no schemas), to reserve
+/// room for them at once.
+fn schema_count(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    bytes.iter().filter(|&&b| b == b'{').count()
+        + bytes
+            .windows(2)
+            .filter(|w| w[0] == b':' && matches!(w[1], b't' | b'f'))
+            .count()
+        + 1
 }
 
 /// Ids are `part << PART_SHIFT | index in the part`.
@@ -378,11 +979,10 @@ fn id_of(part: Id, index: usize) -> Id {
 }
 
 /// Reads one schema into the builder, returning its id. `is_root`: the
-/// type's own schema, whose `definitions` are the targets of `$ref`.
-/// `items`: the schema of an `items` keyword, which is none unless it is
-/// an object or a boolean (the id is then `None`).
-struct SchemaSeed<'b> {
-    b: &'b mut Builder,
+/// type's own schema, whose `definitions` are the targets of `$ref` and
+/// whose `properties` are compiled one by one on first use.
+struct SchemaSeed<'b, 'd> {
+    b: &'b mut Builder<'d>,
     is_root: bool,
 }
 
@@ -393,7 +993,7 @@ enum Read {
     Other,
 }
 
-impl<'de> DeserializeSeed<'de> for SchemaSeed<'_> {
+impl<'de: 'static> DeserializeSeed<'de> for SchemaSeed<'_, '_> {
     type Value = (Id, bool);
 
     /// The id, and whether the value was an object or a boolean.
@@ -411,13 +1011,16 @@ impl<'de> DeserializeSeed<'de> for SchemaSeed<'_> {
     }
 }
 
-struct SchemaVisitor<'b> {
-    b: &'b mut Builder,
+struct SchemaVisitor<'b, 'd> {
+    b: &'b mut Builder<'d>,
     is_root: bool,
 }
 
-impl SchemaVisitor<'_> {
-    fn sub<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> std::result::Result<Id, A::Error> {
+impl SchemaVisitor<'_, '_> {
+    fn sub<'de: 'static, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+    ) -> std::result::Result<Id, A::Error> {
         map.next_value_seed(SchemaSeed {
             b: &mut *self.b,
             is_root: false,
@@ -426,7 +1029,7 @@ impl SchemaVisitor<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for SchemaVisitor<'_> {
+impl<'de: 'static> Visitor<'de> for SchemaVisitor<'_, '_> {
     type Value = Read;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -457,9 +1060,12 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> std::result::Result<Read, A::Error> {
         let mut node = Node::default();
-        let mut reference: Option<String> = None;
+        let mut reference: Option<Str> = None;
         let mut scalar = ScalarKeywords::default();
-        let mut enum_values: Option<Json> = None;
+        let mut bounds = Bounds::default();
+        let mut values = ScalarValues::default();
+        let mut more = MoreObjectKeywords::default();
+        let mut enum_values: Option<Raw> = None;
         let mut case_insensitive = false;
         let mut list = ListKeywords::default();
         let mut object = ObjectKeywords::default();
@@ -469,7 +1075,7 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
             match k {
                 Keyword::Ref => {
                     // A `$ref` that is not a string is no reference at all.
-                    if let Json::String(r) = map.next_value::<Json>()? {
+                    if let Raw::String(r) = map.next_value::<Raw>()? {
                         reference = Some(r);
                     }
                 }
@@ -477,37 +1083,37 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
                     map.next_value::<IgnoredAny>()?;
                     node.unsupported = true;
                 }
-                Keyword::Type => node.types = map.next_value::<TypeNames>()?.0,
+                Keyword::Type => node.types = Types::from_raw(&map.next_value::<Raw>()?),
                 Keyword::Enum => enum_values = Some(map.next_value()?),
                 Keyword::EnumCaseInsensitive => {
-                    case_insensitive = map.next_value::<Json>()?.as_bool() == Some(true);
+                    case_insensitive = matches!(map.next_value::<Raw>()?, Raw::Bool(true));
                 }
-                Keyword::Const => scalar.const_value = Some(map.next_value()?),
+                Keyword::Const => values.const_value = Some(map.next_value::<Raw>()?.to_json()),
                 Keyword::Pattern => {
-                    scalar.pattern = match map.next_value::<Json>()? {
-                        Json::String(p) => Some(Pattern::new(p)),
+                    scalar.pattern = match map.next_value::<Raw>()? {
+                        Raw::String(p) => Some(Pattern::new(p)),
                         _ => None,
                     };
                 }
                 Keyword::Format => {
-                    scalar.format = match map.next_value::<Json>()? {
-                        Json::String(f) => Some(f),
+                    scalar.format = match map.next_value::<Raw>()? {
+                        Raw::String(f) => Some(f),
                         _ => None,
                     };
                 }
-                Keyword::MinLength => scalar.min_length = map.next_value::<Json>()?.as_u64(),
-                Keyword::MaxLength => scalar.max_length = map.next_value::<Json>()?.as_u64(),
-                Keyword::Minimum => scalar.minimum = map.next_value::<Json>()?.as_f64(),
-                Keyword::Maximum => scalar.maximum = map.next_value::<Json>()?.as_f64(),
+                Keyword::MinLength => scalar.min_length = map.next_value::<Raw>()?.as_u64(),
+                Keyword::MaxLength => scalar.max_length = map.next_value::<Raw>()?.as_u64(),
+                Keyword::Minimum => bounds.minimum = map.next_value::<Raw>()?.as_f64(),
+                Keyword::Maximum => bounds.maximum = map.next_value::<Raw>()?.as_f64(),
                 Keyword::ExclusiveMinimum => {
-                    scalar.exclusive_minimum = map.next_value::<Json>()?.as_f64();
+                    bounds.exclusive_minimum = map.next_value::<Raw>()?.as_f64();
                 }
                 Keyword::ExclusiveMaximum => {
-                    scalar.exclusive_maximum = map.next_value::<Json>()?.as_f64();
+                    bounds.exclusive_maximum = map.next_value::<Raw>()?.as_f64();
                 }
-                Keyword::MultipleOf => scalar.multiple_of = map.next_value::<Json>()?.as_f64(),
-                Keyword::MinItems => list.min_items = map.next_value::<Json>()?.as_u64(),
-                Keyword::MaxItems => list.max_items = map.next_value::<Json>()?.as_u64(),
+                Keyword::MultipleOf => bounds.multiple_of = map.next_value::<Raw>()?.as_f64(),
+                Keyword::MinItems => list.min_items = map.next_value::<Raw>()?.as_u64(),
+                Keyword::MaxItems => list.max_items = map.next_value::<Raw>()?.as_u64(),
                 Keyword::Items => {
                     let (id, is_schema) = map.next_value_seed(SchemaSeed {
                         b: &mut *self.b,
@@ -517,7 +1123,20 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
                 }
                 Keyword::Contains => list.contains = Some(self.sub(&mut map)?),
                 Keyword::Properties => {
-                    object.properties = map.next_value_seed(SchemaMapSeed { b: &mut *self.b })?;
+                    if self.is_root {
+                        // Compiled one by one when a resource first sets
+                        // them (see `Compiled::parse`).
+                        map.next_value::<IgnoredAny>()?;
+                        object.properties = if self.b.root_properties {
+                            Properties::Root
+                        } else {
+                            Properties::Absent
+                        };
+                    } else {
+                        object.properties = map
+                            .next_value_seed(SchemaMapSeed { b: &mut *self.b })?
+                            .map_or(Properties::Absent, Properties::Listed);
+                    }
                 }
                 Keyword::Required => object.required = string_list(map.next_value()?),
                 Keyword::PatternProperties => {
@@ -539,20 +1158,16 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
                         _ => Additional::Any,
                     };
                 }
-                Keyword::MinProperties => {
-                    object.min_properties = map.next_value::<Json>()?.as_u64()
-                }
-                Keyword::MaxProperties => {
-                    object.max_properties = map.next_value::<Json>()?.as_u64()
-                }
+                Keyword::MinProperties => more.min_properties = map.next_value::<Raw>()?.as_u64(),
+                Keyword::MaxProperties => more.max_properties = map.next_value::<Raw>()?.as_u64(),
                 Keyword::DependentRequired => {
-                    object.dependent_required = name_lists(map.next_value()?);
+                    more.dependent_required = name_lists(map.next_value()?);
                 }
                 Keyword::DependentExcluded => {
-                    object.dependent_excluded = name_lists(map.next_value()?);
+                    more.dependent_excluded = name_lists(map.next_value()?);
                 }
-                Keyword::RequiredXor => object.required_xor = string_list(map.next_value()?),
-                Keyword::RequiredOr => object.required_or = string_list(map.next_value()?),
+                Keyword::RequiredXor => more.required_xor = string_list(map.next_value()?),
+                Keyword::RequiredOr => more.required_or = string_list(map.next_value()?),
                 Keyword::AllOf => {
                     has_comb = true;
                     comb.all_of = map
@@ -594,67 +1209,71 @@ impl<'de> Visitor<'de> for SchemaVisitor<'_> {
             }
         }
         match enum_values {
-            Some(Json::Array(values)) => {
-                scalar.enum_values = Some(EnumValues::new(values, case_insensitive));
+            Some(Raw::Array(items)) => {
+                scalar.enum_values = Some(Box::new(EnumValues::new(items, case_insensitive)));
             }
-            other => scalar.enum_other = other,
+            other => values.enum_other = other.as_ref().map(Raw::to_json),
         }
+        let has_bounds = bounds.minimum.is_some()
+            || bounds.maximum.is_some()
+            || bounds.exclusive_minimum.is_some()
+            || bounds.exclusive_maximum.is_some()
+            || bounds.multiple_of.is_some();
+        scalar.bounds = has_bounds.then(|| Box::new(bounds));
+        let has_values = values.enum_other.is_some() || values.const_value.is_some();
+        scalar.values = has_values.then(|| Box::new(values));
         let has_scalar = scalar.enum_values.is_some()
-            || scalar.enum_other.is_some()
-            || scalar.const_value.is_some()
+            || scalar.values.is_some()
             || scalar.pattern.is_some()
             || scalar.format.is_some()
             || scalar.min_length.is_some()
             || scalar.max_length.is_some()
-            || scalar.minimum.is_some()
-            || scalar.maximum.is_some()
-            || scalar.exclusive_minimum.is_some()
-            || scalar.exclusive_maximum.is_some()
-            || scalar.multiple_of.is_some();
+            || scalar.bounds.is_some();
         let has_list = list.min_items.is_some()
             || list.max_items.is_some()
             || list.items.is_some()
             || list.contains.is_some();
-        let has_object = object.properties.is_some()
+        if self.is_root && self.b.root_properties {
+            object.properties = Properties::Root;
+        }
+        let has_more = more.min_properties.is_some()
+            || more.max_properties.is_some()
+            || !more.dependent_required.is_empty()
+            || !more.dependent_excluded.is_empty()
+            || more.required_xor.is_some()
+            || more.required_or.is_some();
+        object.more = has_more.then(|| Box::new(more));
+        let has_object = !matches!(object.properties, Properties::Absent)
             || object.required.is_some()
             || !object.pattern_properties.is_empty()
             || !matches!(object.additional, Additional::Any)
-            || object.min_properties.is_some()
-            || object.max_properties.is_some()
-            || !object.dependent_required.is_empty()
-            || !object.dependent_excluded.is_empty()
-            || object.required_xor.is_some()
-            || object.required_or.is_some();
+            || object.more.is_some();
         node.scalar = has_scalar.then(|| Box::new(scalar));
         node.list = has_list.then(|| Box::new(list));
         node.object = has_object.then(|| Box::new(object));
         node.combinations = has_comb.then(|| Box::new(comb));
         if let Some(r) = reference {
-            // Resolved when the whole type is read; until then a
-            // placeholder.
-            node.reference = Some(Ref::Unresolved);
-            let id = self.b.next_id();
-            self.b.refs.push((id, r));
+            node.reference = Some(self.b.resolve(&r));
         }
-        Ok(Read::Schema(Schema::Node(Box::new(node))))
+        Ok(Read::Schema(Schema::Node(node)))
     }
 }
 
 /// `{name: schema, …}` (`properties`, `patternProperties`, `definitions`),
 /// sorted by name; `None` when the value is not an object.
-struct SchemaMapSeed<'b> {
-    b: &'b mut Builder,
+struct SchemaMapSeed<'b, 'd> {
+    b: &'b mut Builder<'d>,
 }
 
-impl<'de> DeserializeSeed<'de> for SchemaMapSeed<'_> {
-    type Value = Option<Vec<(String, Id)>>;
+impl<'de: 'static> DeserializeSeed<'de> for SchemaMapSeed<'_, '_> {
+    type Value = Option<Vec<(Str, Id)>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for SchemaMapSeed<'_> {
-    type Value = Option<Vec<(String, Id)>>;
+impl<'de: 'static> Visitor<'de> for SchemaMapSeed<'_, '_> {
+    type Value = Option<Vec<(Str, Id)>>;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an object of schemas")
     }
@@ -662,19 +1281,15 @@ impl<'de> Visitor<'de> for SchemaMapSeed<'_> {
         self,
         mut map: A,
     ) -> std::result::Result<Self::Value, A::Error> {
-        let mut out: Vec<(String, Id)> = Vec::new();
-        while let Some(name) = map.next_key::<String>()? {
+        let mut out: Vec<(Str, Id)> = Vec::new();
+        while let Some(Text(name)) = map.next_key::<Text>()? {
             let (id, _) = map.next_value_seed(SchemaSeed {
                 b: &mut *self.b,
                 is_root: false,
             })?;
             out.push((name, id));
         }
-        // As a JSON object would hold them: sorted, the last of a name wins.
-        out.reverse();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out.dedup_by(|later, earlier| later.0 == earlier.0);
-        Ok(Some(out))
+        Ok(Some(json_object_order(out)))
     }
     fn visit_seq<A: SeqAccess<'de>>(
         self,
@@ -703,20 +1318,29 @@ impl<'de> Visitor<'de> for SchemaMapSeed<'_> {
     }
 }
 
-/// `[schema, …]` (`allOf`, `anyOf`, `oneOf`); `None` when the value is not
-/// a list.
-struct SchemaListSeed<'b> {
-    b: &'b mut Builder,
+/// Members as a JSON object would hold them: sorted by name, the last of
+/// a name wins.
+fn json_object_order<T>(mut members: Vec<(Str, T)>) -> Vec<(Str, T)> {
+    members.reverse();
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    members.dedup_by(|later, earlier| later.0 == earlier.0);
+    members
 }
 
-impl<'de> DeserializeSeed<'de> for SchemaListSeed<'_> {
+/// `[schema, …]` (`allOf`, `anyOf`, `oneOf`); `None` when the value is not
+/// a list.
+struct SchemaListSeed<'b, 'd> {
+    b: &'b mut Builder<'d>,
+}
+
+impl<'de: 'static> DeserializeSeed<'de> for SchemaListSeed<'_, '_> {
     type Value = Option<Vec<Id>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for SchemaListSeed<'_> {
+impl<'de: 'static> Visitor<'de> for SchemaListSeed<'_, '_> {
     type Value = Option<Vec<Id>>;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a list of schemas")
@@ -761,129 +1385,24 @@ impl<'de> Visitor<'de> for SchemaListSeed<'_> {
     }
 }
 
-/// A type's data: `{"s": schema, "x": [[rule, path, schema], …]}`.
-struct DataSeed<'b> {
-    b: &'b mut Builder,
-}
-
-/// The ids of the type's schema and of its extension rules.
-type DataIds = (Option<Id>, Vec<Extension>);
-
-impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
-    type Value = DataIds;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<DataIds, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DataSeed<'_> {
-    type Value = DataIds;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("validation data")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<DataIds, A::Error> {
-        let (mut root, mut extensions) = (None, Vec::new());
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "s" => {
-                    let (id, _) = map.next_value_seed(SchemaSeed {
-                        b: &mut *self.b,
-                        is_root: true,
-                    })?;
-                    root = Some(id);
-                }
-                "x" => {
-                    extensions = map.next_value_seed(ExtensionsSeed { b: &mut *self.b })?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok((root, extensions))
-    }
-}
-
-/// `[[rule, [path…], schema], …]`.
-struct ExtensionsSeed<'b> {
-    b: &'b mut Builder,
-}
-
-impl<'de> DeserializeSeed<'de> for ExtensionsSeed<'_> {
-    type Value = Vec<Extension>;
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        d: D,
-    ) -> std::result::Result<Vec<Extension>, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ExtensionsSeed<'_> {
-    type Value = Vec<Extension>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a list of extension rules")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(
-        self,
-        mut seq: A,
-    ) -> std::result::Result<Vec<Extension>, A::Error> {
-        let mut out = Vec::new();
-        while let Some(ext) = seq.next_element_seed(ExtensionSeed { b: &mut *self.b })? {
-            out.push(ext);
-        }
-        Ok(out)
-    }
-}
-
-struct ExtensionSeed<'b> {
-    b: &'b mut Builder,
-}
-
-impl<'de> DeserializeSeed<'de> for ExtensionSeed<'_> {
-    type Value = Extension;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Extension, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ExtensionSeed<'_> {
-    type Value = Extension;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("[rule, path, schema]")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Extension, A::Error> {
-        use serde::de::Error as _;
-        let rule: String = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::custom("an extension rule without a name"))?;
-        let at: Vec<String> = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::custom("an extension rule without a path"))?;
-        let (schema, _) = seq
-            .next_element_seed(SchemaSeed {
-                b: &mut *self.b,
-                is_root: false,
-            })?
-            .ok_or_else(|| A::Error::custom("an extension rule without a schema"))?;
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Extension { rule, at, schema })
-    }
-}
-
 // ---------------------------------------------------------------------------
-// The compiled form: one arena of schemas per type, keywords as fields,
-// `$ref` as an index, allowed values sorted for binary search.
+// The compiled form: one arena of schemas per part of a type's data,
+// keywords as fields, `$ref` as an index, allowed values sorted for binary
+// search.
 
 /// A schema of the arena, by index.
 type Id = u32;
+
+/// No schema: what a part that does not compile leads to (every value is
+/// allowed, as for a type whose data does not compile).
+const NO_SCHEMA: Id = Id::MAX;
 
 enum Schema {
     /// `false`: no value is allowed.
     False,
     /// `true` or a non-object: every value is allowed.
     Accept,
-    Node(Box<Node>),
+    Node(Node),
 }
 
 /// Where a `$ref` leads.
@@ -895,12 +1414,13 @@ enum Ref {
     Unresolved,
 }
 
+/// A schema object; its keyword groups are boxed, and absent (no
+/// allocation) when the schema has none of their keywords.
 #[derive(Default)]
 struct Node {
     reference: Option<Ref>,
     unsupported: bool,
-    /// The `type` names (empty: no check).
-    types: Vec<String>,
+    types: Types,
     scalar: Option<Box<ScalarKeywords>>,
     list: Option<Box<ListKeywords>>,
     object: Option<Box<ObjectKeywords>>,
@@ -910,14 +1430,20 @@ struct Node {
 /// Keywords checked on scalars.
 #[derive(Default)]
 struct ScalarKeywords {
-    enum_values: Option<EnumValues>,
-    /// A non-list `enum`, kept only for messages.
-    enum_other: Option<Json>,
-    const_value: Option<Json>,
+    enum_values: Option<Box<EnumValues>>,
     pattern: Option<Pattern>,
-    format: Option<String>,
+    format: Option<Str>,
     min_length: Option<u64>,
     max_length: Option<u64>,
+    /// `minimum`, `maximum`, … (`None`: none of them).
+    bounds: Option<Box<Bounds>>,
+    /// `const` and a non-list `enum` (`None`: neither).
+    values: Option<Box<ScalarValues>>,
+}
+
+/// The numeric bounds of a scalar schema.
+#[derive(Default)]
+struct Bounds {
     minimum: Option<f64>,
     maximum: Option<f64>,
     exclusive_minimum: Option<f64>,
@@ -925,29 +1451,44 @@ struct ScalarKeywords {
     multiple_of: Option<f64>,
 }
 
-/// An `enum` list: the values as written (for messages), and their texts
-/// sorted (lower-cased when the match ignores case) for look-ups.
+/// The rarer value keywords of a scalar schema.
+#[derive(Default)]
+struct ScalarValues {
+    /// A non-list `enum`, kept only for messages.
+    enum_other: Option<Json>,
+    const_value: Option<Json>,
+}
+
+/// An `enum` list: the values as written (for messages and look-ups), and
+/// the indices of the scalar ones sorted by their texts (lower-cased when
+/// the match ignores case) for binary search.
 struct EnumValues {
-    values: Vec<Json>,
-    sorted: Vec<String>,
+    values: Vec<Raw>,
+    sorted: Vec<u32>,
     case_insensitive: bool,
 }
 
 impl EnumValues {
-    fn new(values: Vec<Json>, case_insensitive: bool) -> Self {
-        let mut sorted: Vec<String> = values
-            .iter()
-            .filter_map(|v| scalar_text(v).map(Cow::into_owned))
-            .map(|t| {
-                if case_insensitive {
-                    t.to_ascii_lowercase()
-                } else {
-                    t
-                }
+    fn new(values: Vec<Raw>, case_insensitive: bool) -> Self {
+        let mut sorted: Vec<u32> = Vec::with_capacity(values.len());
+        sorted.extend(
+            (0..values.len())
+                .filter(|i| {
+                    matches!(
+                        values.get(*i),
+                        Some(Raw::String(_) | Raw::Number(_) | Raw::Bool(_))
+                    )
+                })
+                .filter_map(|i| u32::try_from(i).ok()),
+        );
+        let text_of = |i: &u32| values.get(*i as usize);
+        sorted.sort_unstable_by(|a, b| match (text_of(a), text_of(b)) {
+            (Some(a), Some(b)) => with_text(a, |a| {
+                with_text(b, |b| compare(a, b, case_insensitive)).unwrap_or(Ordering::Equal)
             })
-            .collect();
-        sorted.sort_unstable();
-        sorted.dedup();
+            .unwrap_or(Ordering::Equal),
+            _ => Ordering::Equal,
+        });
         EnumValues {
             values,
             sorted,
@@ -956,15 +1497,41 @@ impl EnumValues {
     }
 
     fn allows(&self, text: &str) -> bool {
-        if self.case_insensitive {
-            self.sorted
-                .binary_search(&text.to_ascii_lowercase())
-                .is_ok()
-        } else {
-            self.sorted
-                .binary_search_by(|v| v.as_str().cmp(text))
-                .is_ok()
-        }
+        self.sorted
+            .binary_search_by(|i| {
+                self.values
+                    .get(*i as usize)
+                    .and_then(|v| with_text(v, |v| compare(v, text, self.case_insensitive)))
+                    .unwrap_or(Ordering::Less)
+            })
+            .is_ok()
+    }
+
+    /// The values as JSON, for messages.
+    fn json(&self) -> Vec<Json> {
+        self.values.iter().map(Raw::to_json).collect()
+    }
+}
+
+/// Calls `f` with the text of a scalar value, as [`scalar_text`] gives it
+/// for the same JSON (numbers written on the stack); `None` for others.
+fn with_text<R>(v: &Raw, f: impl FnOnce(&str) -> R) -> Option<R> {
+    match v {
+        Raw::String(s) => Some(f(s)),
+        Raw::Number(n) => Some(f(&NumberText::default().text(n))),
+        Raw::Bool(b) => Some(f(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
+/// Texts in byte order, of their lower-cased forms when `case_insensitive`.
+fn compare(a: &str, b: &str, case_insensitive: bool) -> Ordering {
+    if case_insensitive {
+        a.bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    } else {
+        a.cmp(b)
     }
 }
 
@@ -977,30 +1544,39 @@ struct ListKeywords {
     contains: Option<Id>,
 }
 
+/// A `properties` keyword.
+#[derive(Default)]
+enum Properties {
+    /// Absent, or not an object.
+    #[default]
+    Absent,
+    /// Its entries, sorted by name.
+    Listed(Vec<(Str, Id)>),
+    /// The type's own `properties`, compiled one by one on first use
+    /// (`Compiled::properties`).
+    Root,
+}
+
 /// Keywords checked on objects.
 #[derive(Default)]
 struct ObjectKeywords {
-    /// `properties`, sorted by name (`None`: not an object in the data).
-    properties: Option<Vec<(String, Id)>>,
-    required: Option<Vec<String>>,
+    properties: Properties,
+    required: Option<Vec<Str>>,
     pattern_properties: Vec<(Pattern, Id)>,
     additional: Additional,
-    min_properties: Option<u64>,
-    max_properties: Option<u64>,
-    dependent_required: Vec<(String, Vec<String>)>,
-    dependent_excluded: Vec<(String, Vec<String>)>,
-    required_xor: Option<Vec<String>>,
-    required_or: Option<Vec<String>>,
+    /// The rarer keywords (`None`: none of them).
+    more: Option<Box<MoreObjectKeywords>>,
 }
 
-impl ObjectKeywords {
-    fn property(&self, name: &str) -> Option<Id> {
-        let props = self.properties.as_ref()?;
-        props
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-            .ok()
-            .map(|i| props[i].1)
-    }
+/// The rarer keywords checked on objects.
+#[derive(Default)]
+struct MoreObjectKeywords {
+    min_properties: Option<u64>,
+    max_properties: Option<u64>,
+    dependent_required: Vec<(Str, Vec<Str>)>,
+    dependent_excluded: Vec<(Str, Vec<Str>)>,
+    required_xor: Option<Vec<Str>>,
+    required_or: Option<Vec<Str>>,
 }
 
 /// `additionalProperties`.
@@ -1027,123 +1603,280 @@ struct Combinations {
     else_: Option<Id>,
 }
 
-/// An extension rule of cfn-lint: a schema applied at a path.
+/// An extension rule of cfn-lint: a schema applied at a path, compiled
+/// when the path first reaches a value.
 struct Extension {
-    rule: String,
-    at: Vec<String>,
-    schema: Id,
+    rule: Str,
+    at: Vec<Str>,
+    schema: Lazy,
 }
 
-/// One type's validation data, compiled: the type's schema and the
-/// extension rules at once, each definition of the schema on first use (a
-/// template uses few of a type's definitions: a third of the KHS app's
-/// compile time was definitions no property reached).
+/// One type's validation data, compiled part by part: the type's schema
+/// (without its definitions and properties) at once, each definition, each
+/// property of the type's schema and each extension rule on first use (a
+/// template uses few of a type's definitions and properties, and reaches
+/// few of its extension rules).
+///
+/// Part 0 is the type's schema; part `1 + i` definition `i`, part
+/// `1 + definitions + i` property `i`, and after them the extension rules.
 struct Compiled {
-    /// Part 0: the type's schema without its definitions, and the
-    /// extension rules.
+    /// Part 0.
     schemas: Vec<Schema>,
     /// The type's schema (`None`: the data has none).
     root: Option<Id>,
-    extensions: Vec<Extension>,
     /// The definitions of the type's schema, sorted by name.
-    definitions: Vec<Definition>,
+    definitions: Vec<Lazy>,
+    /// The `properties` of the type's schema, sorted by name.
+    properties: Vec<Lazy>,
+    extensions: Vec<Extension>,
 }
 
-/// A definition of a type's schema: its text, compiled on first use.
-struct Definition {
-    name: String,
+/// A part of a type's data: its text, compiled on first use.
+struct Lazy {
+    name: Str,
     text: &'static str,
-    /// The part's schemas and the definition's own id; `None` when the text
-    /// does not compile (then a `$ref` to it cannot be followed).
+    /// The part's schemas and the id of its schema; `None` when the text
+    /// does not compile (then what leads to it allows every value).
     compiled: OnceLock<Option<(Vec<Schema>, Id)>>,
 }
 
-/// The definitions of a type's schema (`definitions` of `s` in the data),
-/// as `(name, text)` sorted by name (the last of a name wins, as in a JSON
-/// object), located without compiling them; empty when there are none,
-/// `None` when the data is not JSON.
-fn definition_texts(data: &'static str) -> Option<Vec<(String, &'static str)>> {
-    let mut out = Vec::new();
-    let bytes = data.as_bytes();
-    let start = skip_ws(bytes, 0);
-    let Some(schema) = member(data, start, "s")? else {
-        return Some(out);
-    };
-    let Some(definitions) = member(data, schema, "definitions")? else {
-        return Some(out);
-    };
-    if bytes.get(definitions) != Some(&b'{') {
-        return Some(out);
-    }
-    for_each_member(data, definitions, &mut |name, value| {
-        out.push((name, value));
-    })?;
-    out.reverse();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out.dedup_by(|later, earlier| later.0 == earlier.0);
-    Some(out)
-}
-
-/// Where the value of member `key` of the object at `at` starts (`None`
-/// inside: no such member, or not an object); `None`: not JSON. Only the
-/// members before it are read.
-fn member(data: &'static str, at: usize, key: &str) -> Option<Option<usize>> {
-    let bytes = data.as_bytes();
-    if bytes.get(at) != Some(&b'{') {
-        return Some(None);
-    }
-    let mut i = skip_ws(bytes, at + 1);
-    if bytes.get(i) == Some(&b'}') {
-        return Some(None);
-    }
-    loop {
-        let key_end = string_end(bytes, i)?;
-        let name: std::borrow::Cow<'_, str> = serde_json::from_str(data.get(i..key_end)?).ok()?;
-        i = skip_ws(bytes, key_end);
-        if bytes.get(i) != Some(&b':') {
-            return None;
-        }
-        let value_start = skip_ws(bytes, i + 1);
-        if name == key {
-            return Some(Some(value_start));
-        }
-        i = skip_ws(bytes, value_end(bytes, value_start)?);
-        match bytes.get(i) {
-            Some(b',') => i = skip_ws(bytes, i + 1),
-            Some(b'}') => return Some(None),
-            _ => return None,
+impl Lazy {
+    fn new(name: Str, text: &'static str) -> Self {
+        Lazy {
+            name,
+            text,
+            compiled: OnceLock::new(),
         }
     }
 }
 
-/// Calls `f` with the name and the text of each member of the object at
-/// `at` (which must start with `{`); `None` when the text is not JSON.
-fn for_each_member(
+/// Where the parts of a type's data are in its text, found without
+/// compiling them, in one pass over the text.
+struct Layout {
+    /// The members of the type's schema (`s`), in the order written, without
+    /// `definitions` and `properties` (`None`: the data has no schema;
+    /// `Some(None)`: it is no object).
+    schema: Option<Option<Vec<(Str, &'static str)>>>,
+    /// The text of the type's schema when it is no object.
+    schema_text: &'static str,
+    /// Its `definitions`, sorted by name.
+    definitions: Vec<(Str, &'static str)>,
+    /// Its `properties`, sorted by name (`None`: absent or not an object).
+    properties: Option<Vec<(Str, &'static str)>>,
+    /// The extension rules (`x`): rule, path, schema.
+    extensions: Vec<(Str, Vec<Str>, &'static str)>,
+}
+
+impl Layout {
+    /// `None` when the data is not JSON of the generator's shape.
+    fn of(data: &'static str) -> Option<Layout> {
+        let bytes = data.as_bytes();
+        let mut layout = Layout {
+            schema: None,
+            schema_text: "",
+            definitions: Vec::new(),
+            properties: None,
+            extensions: Vec::new(),
+        };
+        let start = skip_ws(bytes, 0);
+        if bytes.get(start) != Some(&b'{') {
+            return Some(layout);
+        }
+        object_members(data, start, &mut |key, at| {
+            let end = match key.as_ref() {
+                "s" => layout.read_schema(data, at)?,
+                "x" => layout.read_extensions(data, at)?,
+                _ => value_end(bytes, at)?,
+            };
+            Some(end)
+        })?;
+        Some(layout)
+    }
+
+    /// Reads the type's schema at `at`; returns where it ends.
+    fn read_schema(&mut self, data: &'static str, at: usize) -> Option<usize> {
+        let bytes = data.as_bytes();
+        if bytes.get(at) != Some(&b'{') {
+            let end = value_end(bytes, at)?;
+            self.schema = Some(None);
+            self.schema_text = data.get(at..end)?;
+            return Some(end);
+        }
+        let (mut members, mut definitions, mut properties) = (Vec::new(), None, None);
+        let end = object_members(data, at, &mut |key, at| {
+            let is_object = bytes.get(at) == Some(&b'{');
+            match key.as_ref() {
+                "definitions" if is_object => {
+                    let mut defs = Vec::new();
+                    let end = object_members(data, at, &mut |name, at| {
+                        let end = value_end(bytes, at)?;
+                        defs.push((name, data.get(at..end)?));
+                        Some(end)
+                    })?;
+                    definitions = Some(defs);
+                    Some(end)
+                }
+                "definitions" => value_end(bytes, at),
+                "properties" if is_object => {
+                    let mut props = Vec::new();
+                    let end = object_members(data, at, &mut |name, at| {
+                        let end = value_end(bytes, at)?;
+                        props.push((name, data.get(at..end)?));
+                        Some(end)
+                    })?;
+                    properties = Some(props);
+                    Some(end)
+                }
+                _ => {
+                    let end = value_end(bytes, at)?;
+                    members.push((key, data.get(at..end)?));
+                    Some(end)
+                }
+            }
+        })?;
+        // As a JSON object holds them: the last of a name wins.
+        self.definitions = json_object_order(definitions.unwrap_or_default());
+        self.properties = properties.map(json_object_order);
+        self.schema = Some(Some(members));
+        Some(end)
+    }
+
+    /// Reads the extension rules at `at` (`[[rule, [path…], schema, …], …]`);
+    /// returns where they end.
+    fn read_extensions(&mut self, data: &'static str, at: usize) -> Option<usize> {
+        let mut extensions = Vec::new();
+        let end = list_items(data, at, &mut |at| {
+            let mut parts: Vec<(usize, &'static str)> = Vec::with_capacity(3);
+            let end = list_items(data, at, &mut |at| {
+                let end = value_end(data.as_bytes(), at)?;
+                parts.push((at, data.get(at..end)?));
+                Some(end)
+            })?;
+            let (Some((rule, _)), Some((path, _)), Some((_, schema))) =
+                (parts.first(), parts.get(1), parts.get(2))
+            else {
+                return None;
+            };
+            let mut steps = Vec::new();
+            list_items(data, *path, &mut |at| {
+                steps.push(string_at(data, at)?);
+                string_end(data.as_bytes(), at)
+            })?;
+            extensions.push((string_at(data, *rule)?, steps, *schema));
+            Some(end)
+        })?;
+        self.extensions = extensions;
+        Some(end)
+    }
+}
+
+/// Calls `f` with the name of each member of the object at `at` (which
+/// must start with `{`) and where its value starts; `f` returns where the
+/// value ends. Returns where the object ends; `None` when the text is not
+/// JSON.
+fn object_members(
     data: &'static str,
     at: usize,
-    f: &mut dyn FnMut(String, &'static str),
-) -> Option<()> {
+    f: &mut dyn FnMut(Str, usize) -> Option<usize>,
+) -> Option<usize> {
     let bytes = data.as_bytes();
     let mut i = skip_ws(bytes, at + 1);
     if bytes.get(i) == Some(&b'}') {
-        return Some(());
+        return Some(i + 1);
     }
     loop {
         let key_end = string_end(bytes, i)?;
-        let name: String = serde_json::from_str(data.get(i..key_end)?).ok()?;
+        let name = string_at(data, i)?;
         i = skip_ws(bytes, key_end);
         if bytes.get(i) != Some(&b':') {
             return None;
         }
-        let value_start = skip_ws(bytes, i + 1);
-        let value_end = value_end(bytes, value_start)?;
-        f(name, data.get(value_start..value_end)?);
+        let value_end = f(name, skip_ws(bytes, i + 1))?;
         i = skip_ws(bytes, value_end);
         match bytes.get(i) {
             Some(b',') => i = skip_ws(bytes, i + 1),
-            Some(b'}') => return Some(()),
+            Some(b'}') => return Some(i + 1),
             _ => return None,
         }
+    }
+}
+
+/// Calls `f` with where each item of the list at `at` starts; `f` returns
+/// where the item ends. Returns where the list ends; `None` when the text
+/// is not JSON (or not a list).
+fn list_items(
+    data: &'static str,
+    at: usize,
+    f: &mut dyn FnMut(usize) -> Option<usize>,
+) -> Option<usize> {
+    let bytes = data.as_bytes();
+    if bytes.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut i = skip_ws(bytes, at + 1);
+    if bytes.get(i) == Some(&b']') {
+        return Some(i + 1);
+    }
+    loop {
+        let end = f(i)?;
+        i = skip_ws(bytes, end);
+        match bytes.get(i) {
+            Some(b',') => i = skip_ws(bytes, i + 1),
+            Some(b']') => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// The members of an object already located, handed to a serde visitor one
+/// by one: each value is parsed from its own text, so what is left out of
+/// the list (definitions, properties) is never parsed.
+struct Members {
+    members: std::vec::IntoIter<(Str, &'static str)>,
+    value: Option<&'static str>,
+}
+
+impl MapAccess<'static> for Members {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'static>>(
+        &mut self,
+        seed: K,
+    ) -> std::result::Result<Option<K::Value>, serde_json::Error> {
+        let Some((key, value)) = self.members.next() else {
+            return Ok(None);
+        };
+        self.value = Some(value);
+        seed.deserialize(CowStrDeserializer::new(key)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'static>>(
+        &mut self,
+        seed: V,
+    ) -> std::result::Result<V::Value, serde_json::Error> {
+        use serde::de::Error as _;
+        let text = self
+            .value
+            .take()
+            .ok_or_else(|| serde_json::Error::custom("a value without a name"))?;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let value = seed.deserialize(&mut de)?;
+        de.end()?;
+        Ok(value)
+    }
+}
+
+/// The string that starts (with its quote) at `i`: borrowed from the data
+/// unless it holds an escape; `None` when it is no JSON string.
+fn string_at(data: &'static str, i: usize) -> Option<Str> {
+    let end = string_end(data.as_bytes(), i)?;
+    let inner = data.get(i + 1..end - 1)?;
+    if inner.bytes().any(|b| b == b'\\' || b < 0x20) {
+        serde_json::from_str::<String>(data.get(i..end)?)
+            .ok()
+            .map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(inner))
     }
 }
 
@@ -1161,6 +1894,20 @@ fn string_end(bytes: &[u8], i: usize) -> Option<usize> {
     }
     let mut j = i + 1;
     loop {
+        // Eight bytes at a time while none is a quote or a backslash.
+        while let Some(chunk) = bytes.get(j..j + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let word = u64::from_le_bytes(word);
+            let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
+                | zero_bytes(word ^ (ONES * u64::from(b'\\')));
+            if found != 0 {
+                // The lowest flag is exact (higher ones may not be).
+                j += (found.trailing_zeros() / 8) as usize;
+                break;
+            }
+            j += 8;
+        }
         j += bytes
             .get(j..)?
             .iter()
@@ -1171,6 +1918,25 @@ fn string_end(bytes: &[u8], i: usize) -> Option<usize> {
         j += 2;
     }
 }
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `x` that is zero (the lowest one exactly;
+/// above it a borrow may flag a byte that is not).
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & (ONES << 7)
+}
+
+/// The bytes [`value_end`] stops at in a list or an object.
+const STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'"' as usize] = true;
+    table[b'{' as usize] = true;
+    table[b'[' as usize] = true;
+    table[b'}' as usize] = true;
+    table[b']' as usize] = true;
+    table
+};
 
 /// The end of the JSON value that starts at `i` (not checked beyond what
 /// finding its end needs: the parse of the text checks the rest).
@@ -1184,7 +1950,7 @@ fn value_end(bytes: &[u8], i: usize) -> Option<usize> {
                 j += bytes
                     .get(j..)?
                     .iter()
-                    .position(|&b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))?;
+                    .position(|&b| STRUCTURAL[usize::from(b)])?;
                 match bytes.get(j)? {
                     b'"' => {
                         j = string_end(bytes, j)?;
@@ -1214,13 +1980,13 @@ fn value_end(bytes: &[u8], i: usize) -> Option<usize> {
 
 /// The strings of a JSON list (other items left out); `None` when it is
 /// not a list.
-fn string_list(v: Option<Json>) -> Option<Vec<String>> {
+fn string_list(v: Option<Raw>) -> Option<Vec<Str>> {
     match v? {
-        Json::Array(items) => Some(
+        Raw::Array(items) => Some(
             items
                 .into_iter()
                 .filter_map(|i| match i {
-                    Json::String(s) => Some(s),
+                    Raw::String(s) => Some(s),
                     _ => None,
                 })
                 .collect(),
@@ -1229,49 +1995,115 @@ fn string_list(v: Option<Json>) -> Option<Vec<String>> {
     }
 }
 
-/// `{name: [names…]}` of `dependentRequired` / `dependentExcluded`.
-fn name_lists(v: Option<Json>) -> Vec<(String, Vec<String>)> {
+/// `{name: [names…]}` of `dependentRequired` / `dependentExcluded`, as a
+/// JSON object holds them (sorted by name, the last of a name wins).
+fn name_lists(v: Option<Raw>) -> Vec<(Str, Vec<Str>)> {
     match v {
-        Some(Json::Object(m)) => m
-            .into_iter()
-            .map(|(k, v)| (k, string_list(Some(v)).unwrap_or_default()))
-            .collect(),
+        Some(Raw::Object(m)) => json_object_order(
+            m.into_iter()
+                .map(|(k, v)| (k, string_list(Some(v)).unwrap_or_default()))
+                .collect(),
+        ),
         _ => Vec::new(),
     }
 }
 
 impl Compiled {
-    /// Compiles the data of one type, except the definitions of its
-    /// schema, which are only located; `None` when it does not parse.
+    /// Compiles the type's schema of one type's data, without its
+    /// definitions and properties, and locates those and the extension
+    /// rules; `None` when the data does not parse.
     fn parse(text: &'static str) -> Option<Compiled> {
-        let definitions = definition_texts(text)?
+        let layout = Layout::of(text)?;
+        let definitions: Vec<Lazy> = layout
+            .definitions
             .into_iter()
-            .map(|(name, text)| Definition {
-                name,
-                text,
-                compiled: OnceLock::new(),
+            .map(|(name, text)| Lazy::new(name, text))
+            .collect();
+        let capacity = match &layout.schema {
+            Some(Some(members)) => members.iter().map(|(_, t)| schema_count(t)).sum(),
+            _ => schema_count(layout.schema_text),
+        };
+        let mut b = Builder::new(0, capacity, &definitions);
+        b.root_properties = layout.properties.is_some();
+        let root = match layout.schema {
+            Some(Some(members)) => {
+                // The members of the type's schema but its definitions and
+                // properties, each parsed from its own text.
+                let read = SchemaVisitor {
+                    b: &mut b,
+                    is_root: true,
+                }
+                .visit_map(Members {
+                    members: members.into_iter(),
+                    value: None,
+                })
+                .ok()?;
+                Some(match read {
+                    Read::Schema(s) => b.push(s),
+                    Read::Other => b.push(Schema::Accept),
+                })
+            }
+            Some(None) => {
+                let mut de = serde_json::Deserializer::from_str(layout.schema_text);
+                let (id, _) = SchemaSeed {
+                    b: &mut b,
+                    is_root: true,
+                }
+                .deserialize(&mut de)
+                .ok()?;
+                de.end().ok()?;
+                Some(id)
+            }
+            None => None,
+        };
+        let schemas = b.finish();
+        let properties = layout
+            .properties
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, text)| Lazy::new(name, text))
+            .collect();
+        let extensions = layout
+            .extensions
+            .into_iter()
+            .map(|(rule, at, text)| Extension {
+                rule,
+                at,
+                schema: Lazy::new(Cow::Borrowed(""), text),
             })
-            .collect::<Vec<_>>();
-        let mut b = Builder::new(0);
-        let mut de = serde_json::Deserializer::from_str(text);
-        let (root, extensions) = DataSeed { b: &mut b }.deserialize(&mut de).ok()?;
-        de.end().ok()?;
-        let schemas = b.finish(&definitions);
+            .collect();
         Some(Compiled {
             schemas,
             root,
-            extensions,
             definitions,
+            properties,
+            extensions,
         })
     }
 
-    /// The id of definition `index`'s schema, compiling it on first use;
-    /// `None` when it does not compile.
-    fn definition(&self, index: Id) -> Option<Id> {
-        let d = self.definitions.get(index as usize)?;
-        let compiled = d.compiled.get_or_init(|| {
-            let mut b = Builder::new(index.checked_add(1)?);
-            let mut de = serde_json::Deserializer::from_str(d.text);
+    /// Part `part` (not 0), if there is one.
+    fn part(&self, part: Id) -> Option<&Lazy> {
+        let mut i = (part as usize).checked_sub(1)?;
+        if let Some(d) = self.definitions.get(i) {
+            return Some(d);
+        }
+        i -= self.definitions.len();
+        if let Some(p) = self.properties.get(i) {
+            return Some(p);
+        }
+        i -= self.properties.len();
+        self.extensions.get(i).map(|x| &x.schema)
+    }
+
+    /// The id of part `part`'s schema, compiling it on first use;
+    /// [`NO_SCHEMA`] when it does not compile.
+    fn part_schema(&self, part: Id) -> Id {
+        let Some(lazy) = self.part(part) else {
+            return NO_SCHEMA;
+        };
+        let compiled = lazy.compiled.get_or_init(|| {
+            let mut b = Builder::new(part, schema_count(lazy.text), &self.definitions);
+            let mut de = serde_json::Deserializer::from_str(lazy.text);
             let (id, _) = SchemaSeed {
                 b: &mut b,
                 is_root: false,
@@ -1279,19 +2111,93 @@ impl Compiled {
             .deserialize(&mut de)
             .ok()?;
             de.end().ok()?;
-            Some((b.finish(&self.definitions), id))
+            Some((b.finish(), id))
         });
-        compiled.as_ref().map(|(_, id)| *id)
+        compiled.as_ref().map_or(NO_SCHEMA, |(_, id)| *id)
+    }
+
+    /// The id of definition `index`'s schema, compiling it on first use;
+    /// `None` when it does not compile.
+    fn definition(&self, index: Id) -> Option<Id> {
+        let id = self.part_schema(index.checked_add(1)?);
+        (id != NO_SCHEMA).then_some(id)
+    }
+
+    /// The part of property `index` of the type's schema.
+    fn property_part(&self, index: usize) -> Id {
+        Id::try_from(1 + self.definitions.len() + index).unwrap_or(NO_SCHEMA)
+    }
+
+    /// The id of extension rule `index`'s schema, compiling it on first
+    /// use.
+    fn extension(&self, index: usize) -> Id {
+        Id::try_from(1 + self.definitions.len() + self.properties.len() + index)
+            .map_or(NO_SCHEMA, |part| self.part_schema(part))
+    }
+
+    /// Whether every part compiles (each compiled now if it was not).
+    fn compiles_all(&self) -> bool {
+        let parts = self.definitions.len() + self.properties.len() + self.extensions.len();
+        (1..=parts)
+            .all(|part| Id::try_from(part).is_ok_and(|part| self.part_schema(part) != NO_SCHEMA))
+    }
+
+    /// The schema of property `name` of an object with keywords `o`
+    /// (compiling a property of the type's schema on first use).
+    fn property(&self, o: &ObjectKeywords, name: &str) -> Option<Id> {
+        match &o.properties {
+            Properties::Absent => None,
+            Properties::Listed(props) => props
+                .binary_search_by(|(n, _)| n.as_ref().cmp(name))
+                .ok()
+                .map(|i| props[i].1),
+            Properties::Root => {
+                let i = self
+                    .properties
+                    .binary_search_by(|p| p.name.as_ref().cmp(name))
+                    .ok()?;
+                Some(self.part_schema(self.property_part(i)))
+            }
+        }
+    }
+
+    /// The names of the properties of an object with keywords `o`, sorted.
+    fn property_names<'a>(&'a self, o: &'a ObjectKeywords) -> Vec<&'a str> {
+        match &o.properties {
+            Properties::Absent => Vec::new(),
+            Properties::Listed(props) => props.iter().map(|(k, _)| k.as_ref()).collect(),
+            Properties::Root => self.properties.iter().map(|p| p.name.as_ref()).collect(),
+        }
+    }
+
+    /// The properties of an object with keywords `o`, sorted by name, with
+    /// their schemas (compiled if they were not).
+    fn properties_of<'a>(&'a self, o: &'a ObjectKeywords) -> Option<Vec<(&'a str, Id)>> {
+        match &o.properties {
+            Properties::Absent => None,
+            Properties::Listed(props) => {
+                Some(props.iter().map(|(k, id)| (k.as_ref(), *id)).collect())
+            }
+            Properties::Root => Some(
+                self.properties
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.name.as_ref(), self.part_schema(self.property_part(i))))
+                    .collect(),
+            ),
+        }
     }
 
     fn get(&self, id: Id) -> &Schema {
+        if id == NO_SCHEMA {
+            return &Schema::Accept;
+        }
         let local = (id & LOCAL_MASK) as usize;
         let schemas = match id >> PART_SHIFT {
             0 => Some(&self.schemas),
             part => self
-                .definitions
-                .get(part as usize - 1)
-                .and_then(|d| d.compiled.get())
+                .part(part)
+                .and_then(|p| p.compiled.get())
                 .and_then(Option::as_ref)
                 .map(|(schemas, _)| schemas),
         };
@@ -1319,6 +2225,9 @@ impl Compiled {
     /// Checks `v` against schema `id`: what is certainly wrong goes to
     /// `check.out`; what cannot be decided sets `check.undecided`.
     fn assert(&self, id: Id, v: &Json, at: &mut At, check: &mut Check) {
+        if check.done() {
+            return;
+        }
         if is_intrinsic(v) {
             check.undecided = true;
             return;
@@ -1330,7 +2239,7 @@ impl Compiled {
         let s = match schema {
             Schema::Node(s) => s,
             Schema::False => {
-                check.push(at, "must not be set here".to_string());
+                check.push(at, || "must not be set here".to_string());
                 return;
             }
             Schema::Accept => return,
@@ -1338,17 +2247,22 @@ impl Compiled {
         if s.unsupported {
             check.undecided = true;
         }
-        if !s.types.is_empty() && !s.types.iter().any(|t| has_type(v, t)) {
-            check.push(
-                at,
-                format!("must be {}, got {}", s.types.join(" or "), kind(v)),
-            );
+        if !s.types.is_empty() && !s.types.codes().any(|t| has_type(v, t)) {
+            check.push(at, || {
+                let names: Vec<&str> = s.types.names().collect();
+                format!("must be {}, got {}", names.join(" or "), kind(v))
+            });
             return;
         }
-        if let Some(scalar) = &s.scalar
-            && let Some(text) = scalar_text(v)
-        {
-            self.assert_scalar(scalar, v, &text, at, check);
+        if let Some(scalar) = &s.scalar {
+            let mut buf = NumberText::default();
+            let text = match v {
+                Json::Number(n) => Some(buf.text(n)),
+                _ => scalar_text(v),
+            };
+            if let Some(text) = text {
+                self.assert_scalar(scalar, v, &text, at, check);
+            }
         }
         if let (Some(list), Json::Array(items)) = (&s.list, v) {
             self.assert_list(list, items, at, check);
@@ -1365,32 +2279,30 @@ impl Compiled {
         if let Some(allowed) = &s.enum_values
             && !allowed.allows(text)
         {
-            let values = &allowed.values;
-            let close = close_matches(values, text);
-            let hint = if close.is_empty() {
-                String::new()
-            } else {
-                format!("; did you mean {}?", close.join(" or "))
-            };
-            check.push(
-                at,
+            check.push(at, || {
+                let values = &allowed.json();
+                let close = close_matches(values, text);
+                let hint = if close.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean {}?", close.join(" or "))
+                };
                 format!(
                     "is {text:?}, which is not an allowed value{hint} (allowed: {})",
                     listed(values, text)
-                ),
-            );
+                )
+            });
         }
-        if let Some(c) = &s.const_value
+        if let Some(c) = s.values.as_ref().and_then(|v| v.const_value.as_ref())
             && scalar_text(c).is_some_and(|c| c != text)
         {
-            check.push(at, format!("is {text:?}, it must be {c}"));
+            check.push(at, || format!("is {text:?}, it must be {c}"));
         }
         if let (Json::String(text), Some(p)) = (v, &s.pattern) {
             match p.matches(text) {
-                Some(false) => check.push(
-                    at,
-                    format!("is {text:?}, which does not match the pattern {}", p.source),
-                ),
+                Some(false) => check.push(at, || {
+                    format!("is {text:?}, which does not match the pattern {}", p.source)
+                }),
                 Some(true) => {}
                 None => check.undecided = true,
             }
@@ -1398,7 +2310,9 @@ impl Compiled {
         if let (Json::String(text), Some(f)) = (v, &s.format)
             && has_format(f, text) == Some(false)
         {
-            check.push(at, format!("is {text:?}, which is not a valid {f} value"));
+            check.push(at, || {
+                format!("is {text:?}, which is not a valid {f} value")
+            });
         }
         if let Json::String(text) = v
             && (s.min_length.is_some() || s.max_length.is_some())
@@ -1407,54 +2321,47 @@ impl Compiled {
             if let Some(min) = s.min_length
                 && len < min
             {
-                check.push(
-                    at,
-                    format!("is {len} characters long, at least {min} are required"),
-                );
+                check.push(at, || {
+                    format!("is {len} characters long, at least {min} are required")
+                });
             }
             if let Some(max) = s.max_length
                 && len > max
             {
-                check.push(
-                    at,
-                    format!("is {len} characters long, at most {max} are allowed"),
-                );
+                check.push(at, || {
+                    format!("is {len} characters long, at most {max} are allowed")
+                });
             }
         }
-        let bounded = s.minimum.is_some()
-            || s.maximum.is_some()
-            || s.exclusive_minimum.is_some()
-            || s.exclusive_maximum.is_some()
-            || s.multiple_of.is_some();
-        if bounded
+        if let Some(s) = s.bounds.as_deref()
             && let Some(n) = number(v)
             && !matches!(v, Json::Bool(_))
         {
             if let Some(min) = s.minimum
                 && n < min
             {
-                check.push(at, format!("is {text}, the minimum is {min}"));
+                check.push(at, || format!("is {text}, the minimum is {min}"));
             }
             if let Some(max) = s.maximum
                 && n > max
             {
-                check.push(at, format!("is {text}, the maximum is {max}"));
+                check.push(at, || format!("is {text}, the maximum is {max}"));
             }
             if let Some(min) = s.exclusive_minimum
                 && n <= min
             {
-                check.push(at, format!("is {text}, it must be more than {min}"));
+                check.push(at, || format!("is {text}, it must be more than {min}"));
             }
             if let Some(max) = s.exclusive_maximum
                 && n >= max
             {
-                check.push(at, format!("is {text}, it must be less than {max}"));
+                check.push(at, || format!("is {text}, it must be less than {max}"));
             }
             if let Some(m) = s.multiple_of
                 && m > 0.0
                 && (n / m).fract().abs() > 1e-9
             {
-                check.push(at, format!("is {text}, it must be a multiple of {m}"));
+                check.push(at, || format!("is {text}, it must be a multiple of {m}"));
             }
         }
     }
@@ -1464,15 +2371,16 @@ impl Compiled {
         if let Some(min) = s.min_items
             && count < min
         {
-            check.push(
-                at,
-                format!("has {count} items, at least {min} are required"),
-            );
+            check.push(at, || {
+                format!("has {count} items, at least {min} are required")
+            });
         }
         if let Some(max) = s.max_items
             && count > max
         {
-            check.push(at, format!("has {count} items, at most {max} are allowed"));
+            check.push(at, || {
+                format!("has {count} items, at most {max} are allowed")
+            });
         }
         if let Some(item_schema) = s.items {
             for (i, item) in items.iter().enumerate() {
@@ -1482,10 +2390,10 @@ impl Compiled {
             }
         }
         if let Some(c) = s.contains {
-            let fits: Vec<Fit> = items.iter().map(|item| self.fit(c, item)).collect();
-            if fits.iter().all(|f| *f == Fit::No) {
-                check.push(at, format!("has no item {}", self.describe(c)));
-            } else if !fits.contains(&Fit::Yes) {
+            let (yes, unknown) = self.fits(c, items.iter());
+            if yes == 0 && unknown == 0 {
+                check.push(at, || format!("has no item {}", self.describe(c)));
+            } else if yes == 0 {
                 check.undecided = true;
             }
         }
@@ -1500,14 +2408,14 @@ impl Compiled {
     ) {
         if let Some(required) = &s.required {
             for r in required {
-                if !obj.contains_key(r) {
-                    check.push(at, format!("needs the property {r}, which is missing"));
+                if !obj.contains_key(r.as_ref()) {
+                    check.push(at, || format!("needs the property {r}, which is missing"));
                 }
             }
         }
         for (name, value) in obj {
             let mut matched = false;
-            if let Some(ps) = s.property(name) {
+            if let Some(ps) = self.property(s, name) {
                 matched = true;
                 let mark = at.enter(name);
                 self.assert(ps, value, at, check);
@@ -1533,21 +2441,21 @@ impl Compiled {
             }
             match s.additional {
                 Additional::Forbidden => {
-                    let mut close: Vec<&str> = s
-                        .properties
-                        .iter()
-                        .flatten()
-                        .map(|(k, _)| k.as_str())
-                        .filter(|k| strsim::jaro_winkler(k, name) > 0.8)
-                        .collect();
-                    close.sort_unstable();
-                    let hint = if close.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; did you mean {}?", close.join(" or "))
-                    };
                     let mark = at.enter(name);
-                    check.push(at, format!("is not a property of this object{hint}"));
+                    check.push(at, || {
+                        let mut close: Vec<&str> = self
+                            .property_names(s)
+                            .into_iter()
+                            .filter(|k| strsim::jaro_winkler(k, name) > 0.8)
+                            .collect();
+                        close.sort_unstable();
+                        let hint = if close.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; did you mean {}?", close.join(" or "))
+                        };
+                        format!("is not a property of this object{hint}")
+                    });
                     at.leave(mark);
                 }
                 Additional::Schema(extra) => {
@@ -1558,42 +2466,52 @@ impl Compiled {
                 Additional::Any => {}
             }
         }
+        if let Some(more) = &s.more {
+            self.assert_more_object(more, obj, at, check);
+        }
+    }
+
+    fn assert_more_object(
+        &self,
+        s: &MoreObjectKeywords,
+        obj: &Map<String, Json>,
+        at: &At,
+        check: &mut Check,
+    ) {
         let count = obj.len() as u64;
         if let Some(min) = s.min_properties
             && count < min
         {
-            check.push(
-                at,
-                format!("has {count} entries, at least {min} are required"),
-            );
+            check.push(at, || {
+                format!("has {count} entries, at least {min} are required")
+            });
         }
         if let Some(max) = s.max_properties
             && count > max
         {
-            check.push(
-                at,
-                format!("has {count} entries, at most {max} are allowed"),
-            );
+            check.push(at, || {
+                format!("has {count} entries, at most {max} are allowed")
+            });
         }
         for (name, needs) in s
             .dependent_required
             .iter()
-            .filter(|(n, _)| obj.contains_key(n))
+            .filter(|(n, _)| obj.contains_key(n.as_ref()))
         {
             for n in needs {
-                if !obj.contains_key(n) {
-                    check.push(at, format!("sets {name}, which needs {n} too"));
+                if !obj.contains_key(n.as_ref()) {
+                    check.push(at, || format!("sets {name}, which needs {n} too"));
                 }
             }
         }
         for (name, excluded) in s
             .dependent_excluded
             .iter()
-            .filter(|(n, _)| obj.contains_key(n))
+            .filter(|(n, _)| obj.contains_key(n.as_ref()))
         {
             for n in excluded {
-                if obj.contains_key(n) {
-                    check.push(at, format!("sets both {name} and {n}; set only one"));
+                if obj.contains_key(n.as_ref()) {
+                    check.push(at, || format!("sets both {name} and {n}; set only one"));
                 }
             }
         }
@@ -1601,11 +2519,10 @@ impl Compiled {
             if let Some(names) = names {
                 let set = names
                     .iter()
-                    .filter(|n| obj.contains_key(n.as_str()))
+                    .filter(|n| obj.contains_key(n.as_ref()))
                     .count();
                 if set == 0 || (exactly_one && set > 1) {
-                    check.push(
-                        at,
+                    check.push(at, || {
                         format!(
                             "must set {} of {}, sets {set}",
                             if exactly_one {
@@ -1614,8 +2531,8 @@ impl Compiled {
                                 "at least one"
                             },
                             names.join(", ")
-                        ),
-                    );
+                        )
+                    });
                 }
             }
         }
@@ -1626,32 +2543,29 @@ impl Compiled {
             self.assert(*sub, v, at, check);
         }
         if let Some(any) = &s.any_of {
-            let fits: Vec<Fit> = any.iter().map(|sub| self.fit(*sub, v)).collect();
-            if !fits.is_empty() && fits.iter().all(|f| *f == Fit::No) {
-                check.push(at, self.explain_alternatives(any, v, "at least one"));
-            } else if !fits.contains(&Fit::Yes) && !fits.is_empty() {
+            let (yes, unknown) = self.fits_any(any, v, 1);
+            if !any.is_empty() && yes == 0 && unknown == 0 {
+                check.push(at, || self.explain_alternatives(any, v, "at least one"));
+            } else if yes == 0 && !any.is_empty() {
                 check.undecided = true;
             }
         }
         if let Some(one) = &s.one_of {
-            let fits: Vec<Fit> = one.iter().map(|sub| self.fit(*sub, v)).collect();
-            let yes = fits.iter().filter(|f| **f == Fit::Yes).count();
-            let unknown = fits.iter().filter(|f| **f == Fit::Unknown).count();
-            if !fits.is_empty() && (yes > 1 || (yes == 0 && unknown == 0)) {
-                check.push(at, self.explain_alternatives(one, v, "exactly one"));
+            let (yes, unknown) = self.fits_any(one, v, 2);
+            if !one.is_empty() && (yes > 1 || (yes == 0 && unknown == 0)) {
+                check.push(at, || self.explain_alternatives(one, v, "exactly one"));
             } else if unknown > 0 {
                 check.undecided = true;
             }
         }
         if let Some(not) = s.not {
             match self.fit(not, v) {
-                Fit::Yes => check.push(
-                    at,
+                Fit::Yes => check.push(at, || {
                     format!(
                         "has a combination that is not allowed ({})",
                         self.describe(not)
-                    ),
-                ),
+                    )
+                }),
                 Fit::Unknown => check.undecided = true,
                 Fit::No => {}
             }
@@ -1693,12 +2607,47 @@ impl Compiled {
         )
     }
 
+    /// How many of `values` certainly fit schema `id`, stopping at the
+    /// first (more do not change the outcome), and how many cannot be told
+    /// before it.
+    fn fits<'v>(&self, id: Id, values: impl Iterator<Item = &'v Json>) -> (usize, usize) {
+        let mut unknown = 0;
+        for v in values {
+            match self.fit(id, v) {
+                Fit::Yes => return (1, unknown),
+                Fit::Unknown => unknown += 1,
+                Fit::No => {}
+            }
+        }
+        (0, unknown)
+    }
+
+    /// How many of the schemas `alts` `v` certainly fits (counting stops at
+    /// `enough`, past which the outcome is the same), and how many cannot be
+    /// told.
+    fn fits_any(&self, alts: &[Id], v: &Json, enough: usize) -> (usize, usize) {
+        let (mut yes, mut unknown) = (0, 0);
+        for alt in alts {
+            match self.fit(*alt, v) {
+                Fit::Yes => {
+                    yes += 1;
+                    if yes >= enough {
+                        break;
+                    }
+                }
+                Fit::Unknown => unknown += 1,
+                Fit::No => {}
+            }
+        }
+        (yes, unknown)
+    }
+
     /// Schema `id` as a condition: does `v` certainly fit, certainly not,
     /// or cannot it be told?
     fn fit(&self, id: Id, v: &Json) -> Fit {
-        let mut inner = Check::default();
-        self.assert(id, v, &mut At::default(), &mut inner);
-        if !inner.out.is_empty() {
+        let mut inner = Check::quiet();
+        self.assert(id, v, &mut At::untracked(), &mut inner);
+        if inner.failed {
             Fit::No
         } else if inner.undecided {
             Fit::Unknown
@@ -1719,7 +2668,7 @@ impl Compiled {
         {
             return format!("with {}", required.join(", "));
         }
-        if let Some(props) = object.and_then(|o| o.properties.as_ref()) {
+        if let Some(props) = object.and_then(|o| self.properties_of(o)) {
             let parts: Vec<String> = props
                 .iter()
                 .filter_map(|(k, p)| {
@@ -1727,12 +2676,13 @@ impl Compiled {
                         return None;
                     };
                     let scalar = p.scalar.as_deref()?;
-                    let c = scalar.const_value.clone().or_else(|| {
+                    let values = scalar.values.as_deref();
+                    let c = values.and_then(|v| v.const_value.clone()).or_else(|| {
                         scalar
                             .enum_values
                             .as_ref()
-                            .map(|e| Json::Array(e.values.clone()))
-                            .or_else(|| scalar.enum_other.clone())
+                            .map(|e| Json::Array(e.json()))
+                            .or_else(|| values.and_then(|v| v.enum_other.clone()))
                     })?;
                     Some(format!("{k} = {c}"))
                 })
@@ -1751,27 +2701,61 @@ impl Compiled {
 struct Check {
     out: Vec<Violation>,
     undecided: bool,
+    /// Only whether something is wrong matters (a schema used as a
+    /// condition): no message is made, and checking stops at the first.
+    quiet: bool,
+    /// Whether a violation was found.
+    failed: bool,
 }
 
 impl Check {
-    fn push(&mut self, at: &At, message: String) {
-        self.out.push(Violation {
-            at: at.0.clone(),
-            message,
-        });
+    /// A check of a schema used as a condition.
+    fn quiet() -> Self {
+        Check {
+            quiet: true,
+            ..Check::default()
+        }
+    }
+
+    fn push(&mut self, at: &At, message: impl FnOnce() -> String) {
+        self.failed = true;
+        if !self.quiet {
+            self.out.push(Violation {
+                at: at.0.clone(),
+                message: message(),
+            });
+        }
+    }
+
+    /// Whether checking can stop (a condition already failed).
+    fn done(&self) -> bool {
+        self.quiet && self.failed
     }
 }
 
 /// Where in the properties a check is (`ContainerDefinitions.0.Cpu`), built
 /// in one buffer: entering a step appends to it, leaving truncates it, so
-/// walking a resource allocates nothing per property.
+/// walking a resource allocates nothing per property. A check that makes
+/// no messages (a schema used as a condition) keeps no path.
 #[derive(Default)]
-struct At(String);
+struct At(String, Untracked);
+
+/// Whether an [`At`] keeps no path.
+#[derive(Default, Clone, Copy)]
+struct Untracked(bool);
 
 impl At {
+    /// A place whose path is not kept.
+    fn untracked() -> Self {
+        At(String::new(), Untracked(true))
+    }
+
     /// Appends a step; returns the mark to leave it with.
     fn enter(&mut self, step: &str) -> usize {
         let mark = self.0.len();
+        if self.1.0 {
+            return mark;
+        }
         if mark > 0 {
             self.0.push('.');
         }
@@ -1782,6 +2766,9 @@ impl At {
     /// Appends a list index.
     fn enter_index(&mut self, i: usize) -> usize {
         let mark = self.0.len();
+        if self.1.0 {
+            return mark;
+        }
         if mark > 0 {
             self.0.push('.');
         }
@@ -1830,6 +2817,43 @@ fn scalar_text(v: &Json) -> Option<Cow<'_, str>> {
     }
 }
 
+/// A number's text as [`scalar_text`] gives it, written on the stack.
+struct NumberText {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl Default for NumberText {
+    fn default() -> Self {
+        NumberText {
+            bytes: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl std::fmt::Write for NumberText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl NumberText {
+    fn text(&mut self, n: &serde_json::Number) -> Cow<'_, str> {
+        self.len = 0;
+        if write!(self, "{n}").is_ok()
+            && let Ok(text) = std::str::from_utf8(&self.bytes[..self.len])
+        {
+            return Cow::Borrowed(text);
+        }
+        Cow::Owned(n.to_string())
+    }
+}
+
 fn number(v: &Json) -> Option<f64> {
     match v {
         Json::Number(n) => n.as_f64(),
@@ -1849,27 +2873,28 @@ fn kind(v: &Json) -> &'static str {
     }
 }
 
-/// Whether `v` has JSON-schema type `t`, CloudFormation-style: scalars
-/// given as strings count for numbers and booleans when they parse.
-fn has_type(v: &Json, t: &str) -> bool {
+/// Whether `v` has the JSON-schema type of code `t` (`1 +` its index in
+/// [`TYPE_NAMES`]), CloudFormation-style: scalars given as strings count
+/// for numbers and booleans when they parse.
+fn has_type(v: &Json, t: u64) -> bool {
     match t {
-        "string" => matches!(v, Json::String(_) | Json::Number(_) | Json::Bool(_)),
-        "integer" => match v {
+        1 => matches!(v, Json::String(_) | Json::Number(_) | Json::Bool(_)),
+        2 => match v {
             Json::Number(n) => {
                 n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
             }
             Json::String(s) => s.trim().parse::<i64>().is_ok(),
             _ => false,
         },
-        "number" => number(v).is_some(),
-        "boolean" => match v {
+        3 => number(v).is_some(),
+        4 => match v {
             Json::Bool(_) => true,
-            Json::String(s) => matches!(s.to_ascii_lowercase().as_str(), "true" | "false"),
+            Json::String(s) => s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false"),
             _ => false,
         },
-        "array" => v.is_array(),
-        "object" => v.is_object(),
-        "null" => v.is_null(),
+        5 => v.is_array(),
+        6 => v.is_object(),
+        7 => v.is_null(),
         _ => true,
     }
 }
