@@ -94,18 +94,10 @@ impl Resource for RawResource {
         if let Some(spec) = self.spec() {
             for name in props.keys() {
                 if spec.property(name).is_none() {
-                    let mut close: Vec<&str> = spec
-                        .properties
-                        .iter()
-                        .map(|p| p.name)
-                        .filter(|p| strsim::jaro_winkler(p, name) > 0.8)
-                        .collect();
-                    close.sort_unstable();
-                    let hint = if close.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; did you mean {}?", close.join(" or "))
-                    };
+                    let hint = crate::validate::did_you_mean(&crate::validate::similar_names(
+                        spec.properties.iter().map(|p| p.name),
+                        name,
+                    ));
                     return Err(Error::invalid_prop(
                         path,
                         "properties",

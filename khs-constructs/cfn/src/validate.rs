@@ -2281,12 +2281,7 @@ impl Compiled {
         {
             check.push(at, || {
                 let values = &allowed.json();
-                let close = close_matches(values, text);
-                let hint = if close.is_empty() {
-                    String::new()
-                } else {
-                    format!("; did you mean {}?", close.join(" or "))
-                };
+                let hint = did_you_mean(&close_matches(values, text));
                 format!(
                     "is {text:?}, which is not an allowed value{hint} (allowed: {})",
                     listed(values, text)
@@ -2443,17 +2438,7 @@ impl Compiled {
                 Additional::Forbidden => {
                     let mark = at.enter(name);
                     check.push(at, || {
-                        let mut close: Vec<&str> = self
-                            .property_names(s)
-                            .into_iter()
-                            .filter(|k| strsim::jaro_winkler(k, name) > 0.8)
-                            .collect();
-                        close.sort_unstable();
-                        let hint = if close.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; did you mean {}?", close.join(" or "))
-                        };
+                        let hint = did_you_mean(&similar_names(self.property_names(s), name));
                         format!("is not a property of this object{hint}")
                     });
                     at.leave(mark);
@@ -2914,6 +2899,28 @@ fn quote_list(values: &[Json]) -> String {
 
 /// Allowed values close to `got`, best first: those sharing its longest
 /// prefix (`16.99` → `16.9`, `16.8`, …), else by similarity.
+/// `"; did you mean A or B?"`, or nothing when there is no suggestion.
+pub(crate) fn did_you_mean<S: AsRef<str>>(suggestions: &[S]) -> String {
+    if suggestions.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = suggestions.iter().map(AsRef::as_ref).collect();
+    format!("; did you mean {}?", names.join(" or "))
+}
+
+/// The names close to `name` (a property misspelt), sorted.
+pub(crate) fn similar_names<'n>(
+    names: impl IntoIterator<Item = &'n str>,
+    name: &str,
+) -> Vec<&'n str> {
+    let mut close: Vec<&str> = names
+        .into_iter()
+        .filter(|k| strsim::jaro_winkler(k, name) > 0.8)
+        .collect();
+    close.sort_unstable();
+    close
+}
+
 fn close_matches(values: &[Json], got: &str) -> Vec<String> {
     let texts: Vec<String> = values
         .iter()
