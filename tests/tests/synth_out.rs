@@ -77,3 +77,19 @@ fn synthesis_moving_the_templates_gives_what_synthesis_by_reference_gives() {
     let added = khs_constructs::core::timings::AddTimings::now();
     assert!(!added.serialize.is_zero() && !added.validate.is_zero());
 }
+
+#[test]
+fn the_app_is_the_same_built_and_synthesized_on_one_thread_or_several() {
+    let stages = khs_app::stages().expect("stages parse");
+    let one = khs_app::app_on_threads(&stages, Some(1))
+        .expect("app builds")
+        .into_synth()
+        .expect("synth");
+    for threads in [2, 4] {
+        let many = khs_app::app_on_threads(&stages, Some(threads))
+            .expect("app builds")
+            .into_synth()
+            .expect("synth");
+        assert_eq!(many, one, "{threads} threads");
+    }
+}
