@@ -134,8 +134,8 @@ struct ResourceInfo {
 /// A stack: a named set of constructs that synthesizes to one template.
 #[derive(Debug, Clone)]
 pub struct Stack {
-    name: String,
-    /// The root path, `name` as a shared string (scopes and handles clone it).
+    /// The root path: the stack's name, as a shared string (scopes and
+    /// handles clone it).
     root: ConstructPath,
     props: StackProps,
     template: Template,
@@ -186,7 +186,6 @@ impl Stack {
             ..Template::default()
         };
         Ok(Stack {
-            name: name.to_string(),
             root: ConstructPath::root(name),
             props,
             template,
@@ -213,7 +212,7 @@ impl Stack {
 
     /// The stack name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.root.stack()
     }
 
     /// The root path of the stack's construct tree.
@@ -247,7 +246,7 @@ impl Stack {
     /// [`crate::rules`]). Prefer acknowledging on the construct or the
     /// resource the finding is about.
     pub fn acknowledge(&mut self, rule_id: &str, reason: &str) -> Result<()> {
-        let root = self.name.clone();
+        let root = self.name().to_string();
         self.add_acknowledgement(AckTarget::Path(root.clone()), &root, rule_id, reason)
     }
 
@@ -255,7 +254,7 @@ impl Stack {
     /// below the construct at `path`, relative to the stack (`"Database"`,
     /// `"Network/FlowLogs"`): for constructs built already.
     pub fn acknowledge_under(&mut self, path: &str, rule_id: &str, reason: &str) -> Result<()> {
-        let full = format!("{}/{}", self.name, path.trim_matches('/'));
+        let full = format!("{}/{}", self.name(), path.trim_matches('/'));
         self.add_acknowledgement(AckTarget::Path(full.clone()), &full, rule_id, reason)
     }
 
@@ -274,7 +273,7 @@ impl Stack {
         let declared_at = match &target {
             AckTarget::Resource(id) => self
                 .path_of(id)
-                .map_or_else(|| format!("{}/{id}", self.name), ToString::to_string),
+                .map_or_else(|| format!("{}/{id}", self.name()), ToString::to_string),
             AckTarget::Path(_) => declared_at.to_string(),
         };
         let ack = Acknowledgement::new(target, &declared_at, rule_id, reason)?;
@@ -376,8 +375,9 @@ impl Stack {
     }
 
     pub(crate) fn add_dependency_of(&mut self, resource: &LogicalId, on: &LogicalId) -> Result<()> {
+        let stack = self.root.stack();
         let missing = |id: &LogicalId| Error::InvalidProp {
-            path: format!("{}/{id}", self.name),
+            path: format!("{stack}/{id}"),
             prop: "depends_on".to_string(),
             message: "no such resource in this stack".to_string(),
         };
@@ -405,7 +405,7 @@ impl Stack {
         let path = info
             .as_ref()
             .map(|i| i.path.to_string())
-            .unwrap_or_else(|| format!("{}/{logical_id}", self.name));
+            .unwrap_or_else(|| format!("{}/{logical_id}", self.name()));
         let bad = |reason: String| Error::InvalidOverride {
             path: path.clone(),
             property: property.to_string(),
@@ -539,7 +539,7 @@ impl Stack {
     /// region) names it: `"khs-crm-data/DatabaseInstance"`.
     /// Keep the declaration until every environment has been deployed.
     pub fn declare_moved(&mut self, resource: &str, old_logical_id: &str) -> Result<()> {
-        let name = self.name.clone();
+        let name = self.name().to_string();
         let full = format!("{name}/{resource}");
         let id = if self.template.resources.contains_key(resource) {
             Some(resource.to_string())
@@ -661,7 +661,7 @@ impl Stack {
                 apply_tags(entry, style, property, &self.props.tags);
             }
         }
-        let references = validate::template_references(&self.name, &template)?;
+        let references = validate::template_references(self.name(), &template)?;
         Ok((template, references))
     }
 }
