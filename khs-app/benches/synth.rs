@@ -60,7 +60,7 @@ fn khs_app(c: &mut Criterion) {
                 (
                     format!("{}/{id}", a.name),
                     r.type_name.clone(),
-                    r.properties.clone(),
+                    r.properties.to_value(),
                 )
             })
         })

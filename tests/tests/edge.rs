@@ -20,7 +20,7 @@ fn resources_of<'a>(
         .resources
         .values()
         .filter(move |r| r.type_name == type_name)
-        .map(|r| &r.properties)
+        .map(|r| &*r.properties)
 }
 
 #[test]

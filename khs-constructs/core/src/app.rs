@@ -258,6 +258,14 @@ impl App {
             &mut template,
             stack.acknowledgements(),
         )?;
+        // The artifact keeps the text of what the rules read, not the
+        // parsed values (readers parse again what they need).
+        for entry in template.resources.values_mut() {
+            entry.properties.forget_parsed();
+            if let Some(metadata) = &mut entry.metadata {
+                metadata.forget_parsed();
+            }
+        }
         let serializing = Instant::now();
         timings.rules += serializing - checked;
         let json = template

@@ -449,7 +449,7 @@ impl Plan {
             let f = |node: &J| node_target(node).and_then(|tg| replacements.get(&tg).cloned());
             for id in stack.foreign_holders() {
                 if let Some(entry) = t.resources.get_mut(id) {
-                    replace(&mut entry.properties, &f);
+                    entry.properties.modify(|p| replace(p, &f));
                 }
             }
             for output in t.outputs.values_mut() {

@@ -55,7 +55,7 @@ use serde_json::{Value as Json, json};
 
 use super::error::{Error, Result};
 use super::stack::PATH_METADATA_KEY;
-use super::template::{ResourceEntry, Template};
+use super::template::{JsonText, ResourceEntry, Template};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -177,7 +177,17 @@ impl<'a> Subject<'a> {
     /// A property by dotted path below `Properties`
     /// (`BucketEncryption.ServerSideEncryptionConfiguration.0`).
     pub fn prop(&self, path: &str) -> Option<&'a Json> {
-        lookup(&self.resource.properties, path)
+        // The first property is parsed alone: rules read a few properties
+        // of many resources.
+        let (first, rest) = match path.split_once('.') {
+            Some((first, rest)) => (first, Some(rest)),
+            None => (path, None),
+        };
+        let member = self.resource.properties.member(first)?;
+        match rest {
+            Some(rest) => lookup(member, rest),
+            None => Some(member),
+        }
     }
 
     /// Whether the property is `true` (or the string `"true"`).
@@ -520,8 +530,11 @@ pub fn check_template(
         let Some(entry) = template.resources.get_mut(&id) else {
             continue;
         };
-        let meta = entry.metadata.get_or_insert_with(|| json!({}));
-        if let Some(m) = meta.as_object_mut() {
+        let meta = entry.metadata.get_or_insert_with(JsonText::default);
+        meta.modify(|meta| {
+            let Some(m) = meta.as_object_mut() else {
+                return;
+            };
             let nag: Vec<Json> = nag
                 .into_iter()
                 .map(|(id, reason)| json!({"id": id, "reason": reason}))
@@ -534,7 +547,7 @@ pub fn check_template(
                     .collect();
                 m.insert("checkov".to_string(), json!({ "skip": ckv }));
             }
-        }
+        });
     }
     let known: Vec<&str> = packs
         .iter()

@@ -244,7 +244,10 @@ impl Scope<'_> {
     /// properties a construct does not expose). `property` is a dotted path
     /// below `Properties` (`LoggingConfiguration.DestinationBucketName`,
     /// list items by index). The first segment must be a property of the
-    /// type when its schema is known.
+    /// type when its schema is known. Paths index the properties as they
+    /// are written (stack tags included: `Tags.0` is the first tag in key
+    /// order), and stack tags are merged into what an override of the tags
+    /// writes. A failed override changes nothing.
     pub fn override_property<R>(
         &mut self,
         handle: &Handle<R>,

@@ -9,7 +9,7 @@ use super::regions::REGIONS;
 use super::resource::{ResourceSpec, TagStyle};
 use super::rules::{AckTarget, Acknowledgement};
 use super::scope::ResourceOptions;
-use super::template::{DeletionPolicy, Output, Parameter, ResourceEntry, Template};
+use super::template::{DeletionPolicy, JsonText, Output, Parameter, ResourceEntry, Template};
 use super::validate;
 
 /// The metadata key holding each resource's construct path.
@@ -286,8 +286,9 @@ impl Stack {
         self.resources.get(logical_id).map(|r| &r.path)
     }
 
-    /// The template as built so far, before tags and validation; see
-    /// [`Stack::synth`] for the final one.
+    /// The template as built so far (stack tags are merged into each
+    /// resource as it is added), before validation and the references
+    /// between stacks; see [`Stack::synth`] for the final one.
     pub fn template(&self) -> &Template {
         &self.template
     }
@@ -339,14 +340,20 @@ impl Stack {
             options.depends_on.iter().map(|d| d.to_string()).collect();
         depends_on.sort();
         depends_on.dedup();
+        let mut properties = properties;
+        if !self.props.tags.is_empty() {
+            let (style, property) = spec.map_or((TagStyle::None, ""), |s| (s.tags, s.tag_property));
+            apply_tags(&mut properties, style, property, &self.props.tags);
+        }
         let entry = ResourceEntry {
             type_name: type_name.to_string(),
             condition: options.condition,
             depends_on,
             deletion_policy,
             update_replace_policy,
-            metadata: Some(serde_json::json!({ PATH_METADATA_KEY: path.to_string() })),
-            properties,
+            metadata: Some(path_metadata(path)),
+            // Held as text from here on: the tree is dropped.
+            properties: JsonText::from_value(&properties),
         };
         self.template
             .resources
@@ -422,7 +429,8 @@ impl Stack {
                 "empty path segment; write paths like \"A.B.0.C\"".to_string()
             ));
         }
-        if let Some(spec) = info.and_then(|i| i.spec) {
+        let spec = info.and_then(|i| i.spec);
+        if let Some(spec) = spec {
             let first = segments[0];
             if spec.property(first).is_none() {
                 let mut close: Vec<&str> = spec
@@ -443,45 +451,17 @@ impl Stack {
                 )));
             }
         }
-        if !entry.properties.is_object() {
-            entry.properties = serde_json::json!({});
-        }
-        let mut cur = &mut entry.properties;
-        for (i, seg) in segments.iter().enumerate() {
-            let last = i + 1 == segments.len();
-            if let Ok(idx) = seg.parse::<usize>() {
-                let arr = cur.as_array_mut().ok_or_else(|| {
-                    bad(format!(
-                        "segment {seg:?} indexes something that is not a list"
-                    ))
-                })?;
-                let len = arr.len();
-                let slot = arr.get_mut(idx).ok_or_else(|| {
-                    bad(format!(
-                        "index {idx} is out of range (the list has {len} items)"
-                    ))
-                })?;
-                if last {
-                    *slot = value;
-                    return Ok(());
-                }
-                cur = slot;
-            } else {
-                let obj = cur.as_object_mut().ok_or_else(|| {
-                    bad(format!(
-                        "segment {seg:?} is below something that is not an object"
-                    ))
-                })?;
-                if last {
-                    obj.insert((*seg).to_string(), value);
-                    return Ok(());
-                }
-                cur = obj
-                    .entry((*seg).to_string())
-                    .or_insert_with(|| serde_json::json!({}));
+        let tags = &self.props.tags;
+        let (style, tag_property) = spec.map_or((TagStyle::None, ""), |s| (s.tags, s.tag_property));
+        entry.properties.try_modify(|properties| {
+            set_at(properties, &segments, value, &bad)?;
+            // The stack tags, merged in when the resource was added, stay
+            // merged into what the override wrote.
+            if !tags.is_empty() {
+                apply_tags(properties, style, tag_property, tags);
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     pub(crate) fn add_output(&mut self, path: &ConstructPath, output: Output) -> Result<LogicalId> {
@@ -595,30 +575,31 @@ impl Stack {
             None => old_id.to_string(),
         };
         if let Some(entry) = self.template.resources.get_mut(&id) {
-            let mut metadata = entry
+            entry
                 .metadata
-                .take()
-                .unwrap_or_else(|| serde_json::json!({}));
-            if let Some(m) = metadata.as_object_mut() {
-                m.insert(
-                    MOVED_FROM_METADATA_KEY.to_string(),
-                    serde_json::Value::String(recorded),
-                );
-            }
-            entry.metadata = Some(metadata);
+                .get_or_insert_with(JsonText::default)
+                .modify(|metadata| {
+                    if let Some(m) = metadata.as_object_mut() {
+                        m.insert(
+                            MOVED_FROM_METADATA_KEY.to_string(),
+                            serde_json::Value::String(recorded),
+                        );
+                    }
+                });
         }
         Ok(())
     }
 
-    /// The final template: stack tags applied to every taggable resource,
-    /// then validated (references resolve, CloudFormation quotas hold).
+    /// The final template: stack tags applied to every taggable resource
+    /// (as each was added), then validated (references resolve,
+    /// CloudFormation quotas hold).
     /// Rule packs run in [`App::synth`](super::app::App::synth), which also
     /// writes the metadata of acknowledged findings.
     pub fn synth(&self) -> Result<Template> {
         self.synth_rewritten(|t| super::references::reject_foreign(self, t))
     }
 
-    /// [`Stack::synth`] with `rewrite` run on the template before tags and
+    /// [`Stack::synth`] with `rewrite` run on the template before
     /// validation: [`App::synth`](super::app::App::synth) writes the
     /// exports, imports and parameters of references between stacks there
     /// (see [`crate::references`]).
@@ -638,9 +619,11 @@ impl Stack {
         std::mem::take(&mut self.template)
     }
 
-    /// Applies the stack tags to `template` (this stack's template as built)
-    /// and validates it: the work of [`Stack::synth`] on a template that is
-    /// already a copy.
+    /// Validates `template` (this stack's template as built): the work of
+    /// [`Stack::synth`] on a template that is already a copy. The
+    /// references are checked against the names each resource's
+    /// properties recorded when they were written (see
+    /// [`JsonText`]): no property is parsed again.
     pub(crate) fn finish(&self, template: Template) -> Result<Template> {
         self.finish_recorded(template).map(|(t, _)| t)
     }
@@ -649,21 +632,24 @@ impl Stack {
     /// the reference check recorded it.
     pub(crate) fn finish_recorded(
         &self,
-        mut template: Template,
+        template: Template,
     ) -> Result<(Template, validate::References)> {
-        if !self.props.tags.is_empty() {
-            for (id, entry) in template.resources.iter_mut() {
-                let (style, property) = self
-                    .resources
-                    .get(id)
-                    .and_then(|r| r.spec)
-                    .map_or((TagStyle::None, ""), |s| (s.tags, s.tag_property));
-                apply_tags(entry, style, property, &self.props.tags);
-            }
-        }
         let references = validate::template_references(self.name(), &template)?;
         Ok((template, references))
     }
+}
+
+/// A resource's metadata: `{"khs:path": path}`, written straight to text.
+fn path_metadata(path: &ConstructPath) -> JsonText {
+    #[derive(serde::Serialize)]
+    struct PathMetadata<'a> {
+        #[serde(rename = "khs:path")]
+        path: &'a str,
+    }
+    JsonText::of(&PathMetadata {
+        path: path.as_str(),
+    })
+    .unwrap_or_else(|| serde_json::json!({ PATH_METADATA_KEY: path.to_string() }).into())
 }
 
 /// The resource's own `{"Key", "Value"}` tags merged with the stack tags,
@@ -705,16 +691,18 @@ fn merge_tag_list(
 }
 
 fn apply_tags(
-    entry: &mut ResourceEntry,
+    properties: &mut serde_json::Value,
     style: TagStyle,
     property: &str,
     tags: &BTreeMap<String, String>,
 ) {
-    let Some(props) = entry.properties.as_object_mut() else {
-        if style != TagStyle::None {
-            entry.properties = serde_json::json!({});
-            return apply_tags(entry, style, property, tags);
-        }
+    if style == TagStyle::None {
+        return;
+    }
+    if !properties.is_object() {
+        *properties = serde_json::json!({});
+    }
+    let Some(props) = properties.as_object_mut() else {
         return;
     };
     match style {
@@ -738,4 +726,54 @@ fn apply_tags(
             }
         }
     }
+}
+
+/// Sets the value at `segments` (a dotted property path split at the
+/// dots) below `properties`, making the objects on the way.
+fn set_at(
+    properties: &mut serde_json::Value,
+    segments: &[&str],
+    value: serde_json::Value,
+    bad: &dyn Fn(String) -> Error,
+) -> Result<()> {
+    if !properties.is_object() {
+        *properties = serde_json::json!({});
+    }
+    let mut cur = properties;
+    let mut value = Some(value);
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        if let Ok(idx) = seg.parse::<usize>() {
+            let arr = cur.as_array_mut().ok_or_else(|| {
+                bad(format!(
+                    "segment {seg:?} indexes something that is not a list"
+                ))
+            })?;
+            let len = arr.len();
+            let slot = arr.get_mut(idx).ok_or_else(|| {
+                bad(format!(
+                    "index {idx} is out of range (the list has {len} items)"
+                ))
+            })?;
+            if last {
+                *slot = value.take().unwrap_or_default();
+                return Ok(());
+            }
+            cur = slot;
+        } else {
+            let obj = cur.as_object_mut().ok_or_else(|| {
+                bad(format!(
+                    "segment {seg:?} is below something that is not an object"
+                ))
+            })?;
+            if last {
+                obj.insert((*seg).to_string(), value.take().unwrap_or_default());
+                return Ok(());
+            }
+            cur = obj
+                .entry((*seg).to_string())
+                .or_insert_with(|| serde_json::json!({}));
+        }
+    }
+    Ok(())
 }

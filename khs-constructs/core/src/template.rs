@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::intrinsic::Expr;
+pub use super::json_text::JsonText;
 
 /// The template format version every template declares.
 pub const FORMAT_VERSION: &str = "2010-09-09";
@@ -157,6 +158,72 @@ impl serde_json::ser::Formatter for Pretty {
         self.has_value = true;
         Ok(())
     }
+
+    /// A [`JsonText`] (compact JSON without whitespace, as `serde_json`
+    /// writes it): indented here as the formatter would have written the
+    /// value, at the current depth. Strings are copied as they are (their
+    /// escapes are the ones the formatter writes).
+    fn write_raw_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let bytes = fragment.as_bytes();
+        let depth = self.depth;
+        // Bytes from `run` on are copied at the next structural character.
+        let mut run = 0;
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'"' => {
+                    // To the closing quote, past escaped characters.
+                    i += 1;
+                    while let Some(&c) = bytes.get(i) {
+                        match c {
+                            b'\\' => i += 2,
+                            b'"' => break,
+                            _ => i += 1,
+                        }
+                    }
+                }
+                b'{' | b'[' => {
+                    w.write_all(&bytes[run..i])?;
+                    let close = if b == b'{' { b'}' } else { b']' };
+                    if bytes.get(i + 1) == Some(&close) {
+                        w.write_all(&[b, close])?;
+                        i += 1;
+                    } else {
+                        w.write_all(&[b])?;
+                        self.depth += 1;
+                        self.line(w, false)?;
+                    }
+                    run = i + 1;
+                }
+                b'}' | b']' => {
+                    w.write_all(&bytes[run..i])?;
+                    self.depth = self.depth.saturating_sub(1);
+                    self.line(w, false)?;
+                    w.write_all(&[b])?;
+                    run = i + 1;
+                }
+                b',' => {
+                    w.write_all(&bytes[run..i])?;
+                    self.line(w, true)?;
+                    run = i + 1;
+                }
+                b':' => {
+                    w.write_all(&bytes[run..i])?;
+                    w.write_all(b": ")?;
+                    run = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        w.write_all(bytes.get(run..).unwrap_or_default())?;
+        self.depth = depth;
+        Ok(())
+    }
 }
 
 fn one_or_many<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
@@ -213,15 +280,14 @@ pub struct ResourceEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_replace_policy: Option<DeletionPolicy>,
     /// Resource metadata (the construct path is kept under `khs:path`).
+    /// Held as compact JSON text, like the properties (see [`JsonText`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
-    /// The properties.
-    #[serde(default, skip_serializing_if = "is_empty_object")]
-    pub properties: serde_json::Value,
-}
-
-fn is_empty_object(v: &serde_json::Value) -> bool {
-    v.is_null() || v.as_object().is_some_and(|o| o.is_empty())
+    pub metadata: Option<JsonText>,
+    /// The properties, as the compact JSON text they are written from
+    /// (read them as a `serde_json::Value`: `entry.properties["Name"]`; see
+    /// [`JsonText`]).
+    #[serde(default, skip_serializing_if = "JsonText::is_empty_object")]
+    pub properties: JsonText,
 }
 
 /// The type of a template parameter.
@@ -360,6 +426,79 @@ mod tests {
     }
 
     #[test]
+    fn properties_held_as_text_print_as_their_tree_would() {
+        let awkward = json!({
+            "Text": "a, b: {c} [d] \"e\" \\ f\n\té 🙂 \u{1}",
+            "Numbers": [0, -1, 1.5, 1e300, -2.5e-7, 18446744073709551615u64],
+            "Empty": [{}, [], {"a": {}}, [[]]],
+            "Deep": (0..50).fold(json!("leaf"), |v, i| json!({ format!("k{i}"): [v] })),
+            "Literals": [true, false, null],
+            "Ref": {"Ref": "X"}
+        });
+        let mut t = Template::default();
+        for (id, props) in [("A", awkward), ("B", json!({})), ("C", json!({"One": 1}))] {
+            t.resources.insert(
+                id.into(),
+                ResourceEntry {
+                    type_name: "AWS::SNS::Topic".into(),
+                    condition: None,
+                    depends_on: vec![],
+                    deletion_policy: None,
+                    update_replace_policy: None,
+                    metadata: Some(json!({"khs:path": format!("s/{id}")}).into()),
+                    properties: props.into(),
+                },
+            );
+        }
+        // The same template with its properties and metadata as trees (the
+        // model before they were held as text), printed by serde_json.
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct TreeEntry {
+            #[serde(rename = "Type")]
+            type_name: String,
+            metadata: serde_json::Value,
+            #[serde(skip_serializing_if = "is_empty")]
+            properties: serde_json::Value,
+        }
+        fn is_empty(v: &serde_json::Value) -> bool {
+            v.as_object().is_some_and(serde_json::Map::is_empty)
+        }
+        #[derive(Serialize)]
+        struct TreeTemplate {
+            #[serde(rename = "AWSTemplateFormatVersion")]
+            format_version: &'static str,
+            #[serde(rename = "Resources")]
+            resources: BTreeMap<String, TreeEntry>,
+        }
+        let tree = TreeTemplate {
+            format_version: FORMAT_VERSION,
+            resources: t
+                .resources
+                .iter()
+                .map(|(id, e)| {
+                    let entry = TreeEntry {
+                        type_name: e.type_name.clone(),
+                        metadata: e.metadata.as_ref().unwrap().to_value(),
+                        properties: e.properties.to_value(),
+                    };
+                    (id.clone(), entry)
+                })
+                .collect(),
+        };
+        assert_eq!(
+            t.to_pretty_json().unwrap(),
+            serde_json::to_string_pretty(&tree).unwrap() + "\n"
+        );
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            serde_json::to_string(&tree).unwrap()
+        );
+        let back: Template = serde_json::from_str(&t.to_pretty_json().unwrap()).unwrap();
+        assert_eq!(back, t);
+    }
+
+    #[test]
     fn serializes_in_template_order_with_trailing_newline() {
         let mut t = Template {
             description: Some("d".into()),
@@ -374,7 +513,7 @@ mod tests {
                 deletion_policy: Some(DeletionPolicy::Retain),
                 update_replace_policy: Some(DeletionPolicy::Retain),
                 metadata: None,
-                properties: json!({}),
+                properties: json!({}).into(),
             },
         );
         let s = t.to_pretty_json().unwrap();

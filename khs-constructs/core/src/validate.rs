@@ -74,8 +74,8 @@ pub fn template_references(stack: &str, t: &Template) -> Result<References> {
                 return Err(dangling(id, c));
             }
         }
-        check_refs(
-            &entry.properties,
+        resolve(
+            entry.properties.uses(),
             &names,
             &conditions,
             true,
@@ -160,8 +160,8 @@ impl References {
         let mut record = Record::default();
         for entry in t.resources.values() {
             // Not strict: nothing is an error, so the walk goes to the end.
-            let _ = check_refs(
-                &entry.properties,
+            let _ = resolve(
+                entry.properties.uses(),
                 &names,
                 &conditions,
                 false,
@@ -275,55 +275,90 @@ fn check_refs(
     names: &Names<'_>,
     conditions: &BTreeSet<&str>,
     strict: bool,
-    mut rec: Option<&mut Record>,
+    rec: Option<&mut Record>,
 ) -> std::result::Result<(), String> {
+    resolve(&uses_of(v), names, conditions, strict, rec)
+}
+
+/// One name a JSON value refers to, as the reference check reads it:
+/// [`uses_of`] lists them in the order the check meets them, from the tree
+/// while it exists (when a resource is added), and [`resolve`] checks them
+/// against the template once it is complete. A resource's properties are
+/// then held as text (see [`crate::json_text`]) and never walked again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Use {
+    /// The name (the variable itself for a `Fn::Sub` variable, `Id.Attr`
+    /// included; empty for `Fn::ImportValue`).
+    name: Box<str>,
+    kind: UseKind,
+    /// Whether what it names is recorded in [`References`] (not the
+    /// intrinsics nested in the arguments of `Fn::GetAtt` and in the text
+    /// argument of `Fn::Sub`, which are only checked).
+    recorded: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UseKind {
+    /// `{"Ref": name}`: a resource, a parameter or a pseudo parameter.
+    Ref,
+    /// `{"Fn::GetAtt": [name, …]}`: a resource.
+    GetAtt,
+    /// `{"Fn::GetAtt": "Id.Attr"}` (name is `Id`): recorded, not checked.
+    GetAttText,
+    /// A `${name}` variable of `Fn::Sub`; `defined`: the `Fn::Sub`'s own
+    /// variables define it; `base_defined`: they define its `Id` part.
+    SubVariable { defined: bool, base_defined: bool },
+    /// `Fn::ImportValue`.
+    Import,
+    /// A condition named by `Fn::If` or `{"Condition": name}`.
+    Condition,
+}
+
+/// The names `v` refers to, in the order [`resolve`] checks them.
+pub(crate) fn uses_of(v: &serde_json::Value) -> Vec<Use> {
+    let mut out = Vec::new();
+    collect_uses(v, true, &mut out);
+    out
+}
+
+fn collect_uses(v: &serde_json::Value, recorded: bool, out: &mut Vec<Use>) {
     use serde_json::Value as J;
+    let push = |out: &mut Vec<Use>, name: &str, kind: UseKind, recorded: bool| {
+        out.push(Use {
+            name: name.into(),
+            kind,
+            recorded,
+        });
+    };
     match v {
-        J::Array(items) => items
-            .iter()
-            .try_for_each(|i| check_refs(i, names, conditions, strict, rec.as_deref_mut())),
+        J::Array(items) => {
+            for i in items {
+                collect_uses(i, recorded, out);
+            }
+        }
         J::Object(map) => {
             if let (1, Some((k, arg))) = (map.len(), map.iter().next()) {
                 match (k.as_str(), arg) {
                     ("Ref", J::String(n)) => {
-                        match names.get(n) {
-                            Some(i) => {
-                                if let Some(r) = rec {
-                                    r.ids.push(i);
-                                }
-                            }
-                            None if strict && !Pseudo::is_pseudo(n) => return Err(n.clone()),
-                            None => {}
-                        }
-                        return Ok(());
+                        push(out, n, UseKind::Ref, recorded);
+                        return;
                     }
                     ("Fn::GetAtt", J::Array(a)) => {
                         if let Some(J::String(n)) = a.first() {
-                            match names.resource(n) {
-                                Some(i) => {
-                                    if let Some(r) = rec {
-                                        r.ids.push(i);
-                                    }
-                                }
-                                None if strict => return Err(n.clone()),
-                                // Only recording: a parameter is a name too.
-                                None => {
-                                    if let Some(r) = rec {
-                                        r.name(names, n);
-                                    }
-                                }
-                            }
+                            push(out, n, UseKind::GetAtt, recorded);
                         }
-                        // Checked, not recorded, below.
-                        return a
-                            .iter()
-                            .try_for_each(|i| check_refs(i, names, conditions, strict, None));
+                        // Checked, not recorded.
+                        for i in a {
+                            collect_uses(i, false, out);
+                        }
+                        return;
                     }
                     ("Fn::GetAtt", J::String(s)) => {
-                        if let Some(r) = rec {
-                            r.name(names, s.split('.').next().unwrap_or(s));
+                        if recorded {
+                            let base = s.split('.').next().unwrap_or(s);
+                            push(out, base, UseKind::GetAttText, true);
                         }
-                        return Ok(());
+                        return;
                     }
                     ("Fn::Sub", s) => {
                         let (text, vars) = match s {
@@ -336,50 +371,111 @@ fn check_refs(
                         };
                         for var in sub_variables(text) {
                             let base = var.split('.').next().unwrap_or_default();
-                            let known = vars.is_some_and(|m| m.contains_key(var))
-                                || names.get(base).is_some()
-                                || Pseudo::is_pseudo(var);
-                            if strict && !known {
-                                return Err(var.to_string());
-                            }
-                            if let Some(r) = rec.as_deref_mut()
-                                && !vars.is_some_and(|m| m.contains_key(base))
-                            {
-                                r.name(names, base);
-                            }
+                            let kind = UseKind::SubVariable {
+                                defined: vars.is_some_and(|m| m.contains_key(var)),
+                                base_defined: vars.is_some_and(|m| m.contains_key(base)),
+                            };
+                            push(out, var, kind, recorded);
                         }
                         if let J::Array(a) = s {
                             // The variables' values are recorded, the text's
                             // other arguments only checked.
-                            return a.iter().enumerate().try_for_each(|(k, i)| {
-                                let rec = if k == 1 { rec.as_deref_mut() } else { None };
-                                check_refs(i, names, conditions, strict, rec)
-                            });
+                            for (k, i) in a.iter().enumerate() {
+                                collect_uses(i, recorded && k == 1, out);
+                            }
+                            return;
                         }
                     }
-                    ("Fn::ImportValue", _) => {
-                        if let Some(r) = rec.as_deref_mut() {
-                            r.imports = true;
-                        }
+                    ("Fn::ImportValue", _) if recorded => {
+                        push(out, "", UseKind::Import, true);
                     }
                     ("Fn::If", J::Array(a)) => {
                         if let Some(J::String(c)) = a.first() {
-                            if strict && !conditions.contains(c.as_str()) {
-                                return Err(c.clone());
-                            }
+                            push(out, c, UseKind::Condition, recorded);
                         }
                     }
-                    ("Condition", J::String(c)) if strict && !conditions.contains(c.as_str()) => {
-                        return Err(c.clone());
-                    }
+                    ("Condition", J::String(c)) => push(out, c, UseKind::Condition, recorded),
                     _ => {}
                 }
             }
-            map.values()
-                .try_for_each(|i| check_refs(i, names, conditions, strict, rec.as_deref_mut()))
+            for i in map.values() {
+                collect_uses(i, recorded, out);
+            }
         }
-        _ => Ok(()),
+        _ => {}
     }
+}
+
+/// Checks `uses` (from [`uses_of`]) against the template's names: returns
+/// the first that does not resolve (when `strict`; otherwise nothing is an
+/// error) and records what they refer to in `rec`.
+fn resolve(
+    uses: &[Use],
+    names: &Names<'_>,
+    conditions: &BTreeSet<&str>,
+    strict: bool,
+    mut rec: Option<&mut Record>,
+) -> std::result::Result<(), String> {
+    for u in uses {
+        let name = &*u.name;
+        let rec = rec.as_deref_mut().filter(|_| u.recorded);
+        match u.kind {
+            UseKind::Ref => match names.get(name) {
+                Some(i) => {
+                    if let Some(r) = rec {
+                        r.ids.push(i);
+                    }
+                }
+                None if strict && !Pseudo::is_pseudo(name) => return Err(name.to_string()),
+                None => {}
+            },
+            UseKind::GetAtt => match names.resource(name) {
+                Some(i) => {
+                    if let Some(r) = rec {
+                        r.ids.push(i);
+                    }
+                }
+                None if strict => return Err(name.to_string()),
+                // Only recording: a parameter is a name too.
+                None => {
+                    if let Some(r) = rec {
+                        r.name(names, name);
+                    }
+                }
+            },
+            UseKind::GetAttText => {
+                if let Some(r) = rec {
+                    r.name(names, name);
+                }
+            }
+            UseKind::SubVariable {
+                defined,
+                base_defined,
+            } => {
+                let base = name.split('.').next().unwrap_or_default();
+                let known = defined || names.get(base).is_some() || Pseudo::is_pseudo(name);
+                if strict && !known {
+                    return Err(name.to_string());
+                }
+                if let Some(r) = rec
+                    && !base_defined
+                {
+                    r.name(names, base);
+                }
+            }
+            UseKind::Import => {
+                if let Some(r) = rec {
+                    r.imports = true;
+                }
+            }
+            UseKind::Condition => {
+                if strict && !conditions.contains(name) {
+                    return Err(name.to_string());
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The `${Name}` variables of a `Fn::Sub` string (`${!Literal}` excluded).
@@ -416,11 +512,11 @@ mod tests {
                     deletion_policy: None,
                     update_replace_policy: None,
                     metadata: None,
-                    properties: json!({}),
+                    properties: json!({}).into(),
                 },
             );
         }
-        t.resources.get_mut("B").unwrap().properties = props;
+        t.resources.get_mut("B").unwrap().properties = props.into();
         t
     }
 

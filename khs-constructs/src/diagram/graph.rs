@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::core::app::StackArtifact;
 use crate::core::stack::PATH_METADATA_KEY;
+use crate::core::template::JsonText;
 use crate::core::validate::{References, Referent};
 
 use super::EdgeKind;
@@ -62,7 +63,9 @@ pub(crate) struct Res<'a> {
     /// The construct path, `stack/Construct/…` (borrowed from the
     /// resource's metadata when it is there).
     pub path: Cow<'a, str>,
-    pub properties: &'a Value,
+    /// The properties, parsed only when a reader needs them (for the
+    /// types the diagram draws edges of).
+    pub properties: &'a JsonText,
 }
 
 /// A resource a value refers to, and how it was reached.

@@ -361,7 +361,7 @@ fn rds_tls(s: &Subject<'_>) -> Verdict {
         s.resources_of_type("AWS::RDS::DBParameterGroup")
             .filter(|(id, _)| crate::core::rules::refers_to(g, id))
             .any(|(_, pg)| {
-                let params = pg.properties.get("Parameters");
+                let params = pg.properties.member("Parameters");
                 let get = |k: &str| params.and_then(|p| p.get(k));
                 get("rds.force_ssl").and_then(number) == Some(1.0)
                     || get("require_secure_transport").is_some_and(|v| {
@@ -439,7 +439,7 @@ fn secret_rotation(s: &Subject<'_>) -> Verdict {
         .resources_of_type("AWS::SecretsManager::RotationSchedule")
         .any(|(_, r)| {
             r.properties
-                .get("SecretId")
+                .member("SecretId")
                 .is_some_and(|id| s.is_referenced_in(id))
         });
     fails(!rotated, || {
@@ -484,11 +484,11 @@ fn sns_ssl_only(s: &Subject<'_>) -> Verdict {
         .resources_of_type("AWS::SNS::TopicPolicy")
         .filter(|(_, p)| {
             p.properties
-                .get("Topics")
+                .member("Topics")
                 .is_some_and(|t| s.is_referenced_in(t))
         })
         .any(|(_, p)| {
-            statements(p.properties.get("PolicyDocument"))
+            statements(p.properties.member("PolicyDocument"))
                 .into_iter()
                 .any(denies_insecure_transport)
         });

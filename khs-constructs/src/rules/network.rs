@@ -230,7 +230,7 @@ fn vpc_flow_logs(s: &Subject<'_>) -> Verdict {
     let logged = s.resources_of_type("AWS::EC2::FlowLog").any(|(_, f)| {
         ["ResourceId", "ResourceIds"]
             .iter()
-            .filter_map(|k| f.properties.get(*k))
+            .filter_map(|k| f.properties.member(k))
             .any(|v| s.is_referenced_in(v))
     });
     fails(!logged, || {
@@ -311,13 +311,20 @@ fn described(v: &Json, key: &str) -> bool {
         .is_some_and(|d| !d.trim().is_empty())
 }
 
+/// Whether property `key` of the subject is a non-blank string.
+fn described_prop(s: &Subject<'_>, key: &str) -> bool {
+    s.prop(key)
+        .and_then(Json::as_str)
+        .is_some_and(|d| !d.trim().is_empty())
+}
+
 fn sg_description(s: &Subject<'_>) -> Verdict {
     if s.type_name() != "AWS::EC2::SecurityGroup" {
-        return fails(!described(&s.resource.properties, "Description"), || {
+        return fails(!described_prop(s, "Description"), || {
             "the rule has no Description".to_string()
         });
     }
-    if !described(&s.resource.properties, "GroupDescription") {
+    if !described_prop(s, "GroupDescription") {
         return Some("GroupDescription is empty".to_string());
     }
     let bare = ["SecurityGroupIngress", "SecurityGroupEgress"]

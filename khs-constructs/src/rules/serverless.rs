@@ -126,11 +126,11 @@ fn sqs_ssl_only(s: &Subject<'_>) -> Verdict {
         .resources_of_type("AWS::SQS::QueuePolicy")
         .filter(|(_, p)| {
             p.properties
-                .get("Queues")
+                .member("Queues")
                 .is_some_and(|q| s.is_referenced_in(q))
         })
         .any(|(_, p)| {
-            statements(p.properties.get("PolicyDocument"))
+            statements(p.properties.member("PolicyDocument"))
                 .into_iter()
                 .any(denies_insecure_transport)
         });
@@ -145,7 +145,7 @@ fn sqs_dlq(s: &Subject<'_>) -> Verdict {
     }
     let is_dlq = s.resources_of_type("AWS::SQS::Queue").any(|(_, q)| {
         q.properties
-            .get("RedrivePolicy")
+            .member("RedrivePolicy")
             .is_some_and(|r| refers_to(r, s.logical_id))
     });
     fails(!is_dlq, || {

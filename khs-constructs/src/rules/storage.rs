@@ -151,11 +151,11 @@ fn s3_ssl_only(s: &Subject<'_>) -> Verdict {
         .resources_of_type("AWS::S3::BucketPolicy")
         .filter(|(_, p)| {
             p.properties
-                .get("Bucket")
+                .member("Bucket")
                 .is_some_and(|b| s.is_referenced_in(b))
         })
         .any(|(_, p)| {
-            statements(p.properties.get("PolicyDocument"))
+            statements(p.properties.member("PolicyDocument"))
                 .into_iter()
                 .any(denies_insecure_transport)
         });
