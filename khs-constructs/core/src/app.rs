@@ -64,9 +64,11 @@ impl StackArtifact {
     /// CloudFormation's size limits (51,200 bytes inline, 1 MB from S3)
     /// count these bytes, and the pretty file is about 1.8 times larger.
     pub fn compact_json(&self) -> Result<String> {
-        serde_json::to_string(&self.template).map_err(|e| Error::Serialization {
-            stack: self.name.clone(),
-            message: e.to_string(),
+        super::json_text::with_raw_text(|| serde_json::to_string(&self.template)).map_err(|e| {
+            Error::Serialization {
+                stack: self.name.clone(),
+                message: e.to_string(),
+            }
         })
     }
 

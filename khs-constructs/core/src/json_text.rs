@@ -335,12 +335,42 @@ impl fmt::Display for JsonText {
     }
 }
 
+thread_local! {
+    /// Whether [`JsonText`]s serialize as raw JSON text on this thread (see
+    /// [`with_raw_text`]).
+    static RAW: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (which writes JSON with `serde_json`) with every [`JsonText`]
+/// serialized as the text it holds: written as it is, and indented by the
+/// template's pretty printer, instead of being parsed and serialized value
+/// by value. Only `serde_json`'s writers understand raw text; any other
+/// serializer gets the values.
+pub(crate) fn with_raw_text<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            RAW.with(|raw| raw.set(self.0));
+        }
+    }
+    let _restore = Restore(RAW.with(|raw| raw.replace(true)));
+    f()
+}
+
 impl Serialize for JsonText {
-    /// Written as the JSON it holds: `serde_json` writes the text as it is
-    /// (the template's pretty printer indents it), and other serializers
-    /// that know raw JSON values (`serde_json::to_value`) parse it.
+    /// Written as the JSON value it holds, to any serializer (insta
+    /// snapshots, YAML, `serde_json::to_value`). The template's own
+    /// writers ([`Template::to_pretty_json`](super::template::Template::to_pretty_json),
+    /// [`StackArtifact::compact_json`](super::app::StackArtifact::compact_json))
+    /// copy the text instead, which is faster and gives the same bytes.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.raw.serialize(serializer)
+        if RAW.with(std::cell::Cell::get) {
+            return self.raw.serialize(serializer);
+        }
+        match self.parsed.get() {
+            Some(value) => value.serialize(serializer),
+            None => self.to_value().serialize(serializer),
+        }
     }
 }
 
@@ -363,6 +393,10 @@ mod tests {
         assert_eq!(t, json!({"a": "é\"\n", "b": [1, {"a": null, "y": "x"}]}));
         assert_eq!(serde_json::to_value(&t).unwrap(), *t);
         assert_eq!(serde_json::to_string(&t).unwrap(), t.as_str());
+        assert_eq!(
+            with_raw_text(|| serde_json::to_string(&t)).unwrap(),
+            t.as_str()
+        );
     }
 
     #[test]

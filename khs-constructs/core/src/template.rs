@@ -76,7 +76,8 @@ impl Template {
         // KHS app), so that the text is not copied as it grows.
         let mut out = Vec::with_capacity(1024 + 1536 * self.resources.len());
         let mut serializer = serde_json::Serializer::with_formatter(&mut out, Pretty::default());
-        self.serialize(&mut serializer)?;
+        // Properties and metadata are copied as text and indented by `Pretty`.
+        super::json_text::with_raw_text(|| self.serialize(&mut serializer))?;
         out.push(b'\n');
         String::from_utf8(out).map_err(<serde_json::Error as serde::ser::Error>::custom)
     }
