@@ -192,7 +192,7 @@ fn object_members(text: &str) -> Option<Vec<Member>> {
             return None;
         }
         let key_start = i + 1;
-        let key_end = key_start + bytes.get(key_start..)?.iter().position(|&b| b == b'"')?;
+        let key_end = key_start + memchr::memchr(b'"', bytes.get(key_start..)?)?;
         if bytes.get(key_start..key_end)?.contains(&b'\\') {
             return None;
         }
@@ -215,20 +215,27 @@ fn object_members(text: &str) -> Option<Vec<Member>> {
     }
 }
 
+/// The index of the quote that closes the JSON string whose text starts
+/// at `i` (past escaped characters), or the length when it is not closed.
+pub(crate) fn string_end(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(rest) = bytes.get(i..) {
+        match memchr::memchr2(b'"', b'\\', rest) {
+            Some(at) if rest.get(at) == Some(&b'\\') => i += at + 2,
+            Some(at) => return i + at,
+            None => break,
+        }
+    }
+    bytes.len()
+}
+
 /// Where the compact JSON value starting at `i` ends (the index after it).
 fn value_end(bytes: &[u8], mut i: usize) -> Option<usize> {
     let mut depth = 0usize;
     loop {
         match *bytes.get(i)? {
             b'"' => {
-                i += 1;
-                loop {
-                    match *bytes.get(i)? {
-                        b'\\' => i += 2,
-                        b'"' => break,
-                        _ => i += 1,
-                    }
-                }
+                i = string_end(bytes, i + 1);
+                bytes.get(i)?;
             }
             b'{' | b'[' => depth += 1,
             b'}' | b']' if depth == 0 => return Some(i),

@@ -176,17 +176,7 @@ impl serde_json::ser::Formatter for Pretty {
         let mut i = 0;
         while let Some(&b) = bytes.get(i) {
             match b {
-                b'"' => {
-                    // To the closing quote, past escaped characters.
-                    i += 1;
-                    while let Some(&c) = bytes.get(i) {
-                        match c {
-                            b'\\' => i += 2,
-                            b'"' => break,
-                            _ => i += 1,
-                        }
-                    }
-                }
+                b'"' => i = super::json_text::string_end(bytes, i + 1),
                 b'{' | b'[' => {
                     w.write_all(&bytes[run..i])?;
                     let close = if b == b'{' { b'}' } else { b']' };
@@ -289,6 +279,24 @@ pub struct ResourceEntry {
     /// [`JsonText`]).
     #[serde(default, skip_serializing_if = "JsonText::is_empty_object")]
     pub properties: JsonText,
+}
+
+impl ResourceEntry {
+    /// A resource of type `type_name` with `properties` and nothing else
+    /// set (no condition, dependencies, policies or metadata): for
+    /// templates made by hand. Stacks make their entries in
+    /// [`Scope::add`](super::scope::Scope::add).
+    pub fn new(type_name: impl Into<String>, properties: impl Into<JsonText>) -> Self {
+        ResourceEntry {
+            type_name: type_name.into(),
+            condition: None,
+            depends_on: Vec::new(),
+            deletion_policy: None,
+            update_replace_policy: None,
+            metadata: None,
+            properties: properties.into(),
+        }
+    }
 }
 
 /// The type of a template parameter.
@@ -438,18 +446,9 @@ mod tests {
         });
         let mut t = Template::default();
         for (id, props) in [("A", awkward), ("B", json!({})), ("C", json!({"One": 1}))] {
-            t.resources.insert(
-                id.into(),
-                ResourceEntry {
-                    type_name: "AWS::SNS::Topic".into(),
-                    condition: None,
-                    depends_on: vec![],
-                    deletion_policy: None,
-                    update_replace_policy: None,
-                    metadata: Some(json!({"khs:path": format!("s/{id}")}).into()),
-                    properties: props.into(),
-                },
-            );
+            let mut entry = ResourceEntry::new("AWS::SNS::Topic", props);
+            entry.metadata = Some(json!({"khs:path": format!("s/{id}")}).into());
+            t.resources.insert(id.into(), entry);
         }
         // The same template with its properties and metadata as trees (the
         // model before they were held as text), printed by serde_json.

@@ -502,21 +502,10 @@ mod tests {
 
     fn with(props: serde_json::Value) -> Template {
         let mut t = Template::default();
-        for id in ["A", "B"] {
-            t.resources.insert(
-                id.into(),
-                ResourceEntry {
-                    type_name: "AWS::SNS::Topic".into(),
-                    condition: None,
-                    depends_on: vec![],
-                    deletion_policy: None,
-                    update_replace_policy: None,
-                    metadata: None,
-                    properties: json!({}).into(),
-                },
-            );
-        }
-        t.resources.get_mut("B").unwrap().properties = props.into();
+        t.resources
+            .insert("A".into(), ResourceEntry::new("AWS::SNS::Topic", json!({})));
+        t.resources
+            .insert("B".into(), ResourceEntry::new("AWS::SNS::Topic", props));
         t
     }
 
