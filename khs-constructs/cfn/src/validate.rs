@@ -47,6 +47,8 @@ use serde_json::{Map, Value as Json};
 use khs_core::error::{Error, Result};
 use khs_core::path::ConstructPath;
 
+use khs_core::json_scan::{skip_ws, string_end, value_end};
+
 use crate::registry::index_of;
 use crate::validate_data::SCHEMAS;
 
@@ -1707,23 +1709,13 @@ impl Layout {
             let is_object = bytes.get(at) == Some(&b'{');
             match key.as_ref() {
                 "definitions" if is_object => {
-                    let mut defs = Vec::new();
-                    let end = object_members(data, at, &mut |name, at| {
-                        let end = value_end(bytes, at)?;
-                        defs.push((name, data.get(at..end)?));
-                        Some(end)
-                    })?;
+                    let (defs, end) = member_texts(data, at)?;
                     definitions = Some(defs);
                     Some(end)
                 }
                 "definitions" => value_end(bytes, at),
                 "properties" if is_object => {
-                    let mut props = Vec::new();
-                    let end = object_members(data, at, &mut |name, at| {
-                        let end = value_end(bytes, at)?;
-                        props.push((name, data.get(at..end)?));
-                        Some(end)
-                    })?;
+                    let (props, end) = member_texts(data, at)?;
                     properties = Some(props);
                     Some(end)
                 }
@@ -1774,6 +1766,19 @@ impl Layout {
 /// must start with `{`) and where its value starts; `f` returns where the
 /// value ends. Returns where the object ends; `None` when the text is not
 /// JSON.
+/// The members of the object at `at` of `data`, each with its value's
+/// text, and where the object ends.
+fn member_texts(data: &'static str, at: usize) -> Option<(Vec<(Str, &'static str)>, usize)> {
+    let bytes = data.as_bytes();
+    let mut members = Vec::new();
+    let end = object_members(data, at, &mut |name, at| {
+        let end = value_end(bytes, at)?;
+        members.push((name, data.get(at..end)?));
+        Some(end)
+    })?;
+    Some((members, end))
+}
+
 fn object_members(
     data: &'static str,
     at: usize,
@@ -1877,104 +1882,6 @@ fn string_at(data: &'static str, i: usize) -> Option<Str> {
             .map(Cow::Owned)
     } else {
         Some(Cow::Borrowed(inner))
-    }
-}
-
-fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
-    while bytes.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
-        i += 1;
-    }
-    i
-}
-
-/// The end of the string that starts (with its quote) at `i`.
-fn string_end(bytes: &[u8], i: usize) -> Option<usize> {
-    if bytes.get(i) != Some(&b'"') {
-        return None;
-    }
-    let mut j = i + 1;
-    loop {
-        // Eight bytes at a time while none is a quote or a backslash.
-        while let Some(chunk) = bytes.get(j..j + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let word = u64::from_le_bytes(word);
-            let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
-                | zero_bytes(word ^ (ONES * u64::from(b'\\')));
-            if found != 0 {
-                // The lowest flag is exact (higher ones may not be).
-                j += (found.trailing_zeros() / 8) as usize;
-                break;
-            }
-            j += 8;
-        }
-        j += bytes
-            .get(j..)?
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\')?;
-        if bytes.get(j) == Some(&b'"') {
-            return Some(j + 1);
-        }
-        j += 2;
-    }
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-
-/// The high bit of each byte of `x` that is zero (the lowest one exactly;
-/// above it a borrow may flag a byte that is not).
-fn zero_bytes(x: u64) -> u64 {
-    x.wrapping_sub(ONES) & !x & (ONES << 7)
-}
-
-/// The bytes [`value_end`] stops at in a list or an object.
-const STRUCTURAL: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'"' as usize] = true;
-    table[b'{' as usize] = true;
-    table[b'[' as usize] = true;
-    table[b'}' as usize] = true;
-    table[b']' as usize] = true;
-    table
-};
-
-/// The end of the JSON value that starts at `i` (not checked beyond what
-/// finding its end needs: the parse of the text checks the rest).
-fn value_end(bytes: &[u8], i: usize) -> Option<usize> {
-    match bytes.get(i)? {
-        b'"' => string_end(bytes, i),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut j = i;
-            loop {
-                j += bytes
-                    .get(j..)?
-                    .iter()
-                    .position(|&b| STRUCTURAL[usize::from(b)])?;
-                match bytes.get(j)? {
-                    b'"' => {
-                        j = string_end(bytes, j)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    _ => {
-                        depth = depth.checked_sub(1)?;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                }
-                j += 1;
-            }
-        }
-        _ => {
-            let len = bytes
-                .get(i..)?
-                .iter()
-                .position(|&b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
-                .unwrap_or(bytes.len() - i);
-            (len > 0).then_some(i + len)
-        }
     }
 }
 

@@ -24,6 +24,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::json_scan::{string_end, value_end};
 use super::validate::{Use, uses_of};
 
 /// A JSON value held as compact text (see the [module](self)).
@@ -192,7 +193,7 @@ fn object_members(text: &str) -> Option<Vec<Member>> {
             return None;
         }
         let key_start = i + 1;
-        let key_end = key_start + memchr::memchr(b'"', bytes.get(key_start..)?)?;
+        let key_end = string_end(bytes, i)? - 1;
         if bytes.get(key_start..key_end)?.contains(&b'\\') {
             return None;
         }
@@ -200,55 +201,18 @@ fn object_members(text: &str) -> Option<Vec<Member>> {
             return None;
         }
         let value_start = key_end + 2;
-        let value_end = value_end(bytes, value_start)?;
+        let end = value_end(bytes, value_start)?;
         let pos = |n: usize| u32::try_from(n).ok();
         out.push(Member {
             key: pos(key_start)?..pos(key_end)?,
-            value: pos(value_start)?..pos(value_end)?,
+            value: pos(value_start)?..pos(end)?,
             parsed: OnceLock::new(),
         });
-        match bytes.get(value_end) {
-            Some(b',') => i = value_end + 1,
+        match bytes.get(end) {
+            Some(b',') => i = end + 1,
             Some(b'}') => return Some(out),
             _ => return None,
         }
-    }
-}
-
-/// The index of the quote that closes the JSON string whose text starts
-/// at `i` (past escaped characters), or the length when it is not closed.
-pub(crate) fn string_end(bytes: &[u8], mut i: usize) -> usize {
-    while let Some(rest) = bytes.get(i..) {
-        match memchr::memchr2(b'"', b'\\', rest) {
-            Some(at) if rest.get(at) == Some(&b'\\') => i += at + 2,
-            Some(at) => return i + at,
-            None => break,
-        }
-    }
-    bytes.len()
-}
-
-/// Where the compact JSON value starting at `i` ends (the index after it).
-fn value_end(bytes: &[u8], mut i: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    loop {
-        match *bytes.get(i)? {
-            b'"' => {
-                i = string_end(bytes, i + 1);
-                bytes.get(i)?;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' if depth == 0 => return Some(i),
-            b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            b',' if depth == 0 => return Some(i),
-            _ => {}
-        }
-        i += 1;
     }
 }
 

@@ -10,6 +10,7 @@ pub mod app;
 pub mod asset;
 pub mod error;
 pub mod intrinsic;
+pub mod json_scan;
 pub mod json_text;
 pub mod logical_id;
 pub mod parallel;

@@ -176,7 +176,10 @@ impl serde_json::ser::Formatter for Pretty {
         let mut i = 0;
         while let Some(&b) = bytes.get(i) {
             match b {
-                b'"' => i = super::json_text::string_end(bytes, i + 1),
+                b'"' => {
+                    // To the closing quote (past escaped characters).
+                    i = super::json_scan::string_end(bytes, i).map_or(bytes.len(), |end| end - 1);
+                }
                 b'{' | b'[' => {
                     w.write_all(&bytes[run..i])?;
                     let close = if b == b'{' { b'}' } else { b']' };
