@@ -16,15 +16,20 @@ use std::time::Duration;
 mod scale;
 
 fn khs_app(c: &mut Criterion) {
-    // What `synth` does: build, then synthesize consuming the app.
+    // One app of every stack: build, then synthesize consuming it.
     c.bench_function("synth khs app (all stages)", |b| {
         b.iter(|| {
             let app = khs_app::app().expect("app builds");
             black_box(app.into_synth().expect("app synthesizes"))
         })
     });
-    // The same on one thread (stages built and stacks synthesized in turn).
     let stages = khs_app::stages().expect("stages parse");
+    // What `synth` does since the fifth round: each stage an app of its
+    // own, its stacks synthesized on the thread that built it.
+    c.bench_function("synth khs app (stages as independent apps)", |b| {
+        b.iter(|| black_box(khs_app::synth_on_threads(&stages, None).expect("app synthesizes")))
+    });
+    // The same on one thread (stages built and stacks synthesized in turn).
     c.bench_function("synth khs app (all stages, one thread)", |b| {
         b.iter(|| {
             let app = khs_app::app_on_threads(&stages, Some(1)).expect("app builds");

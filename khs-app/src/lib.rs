@@ -77,6 +77,45 @@ pub fn app_on_threads(stages: &[StageSettings], threads: Option<usize>) -> Resul
     Ok(app)
 }
 
+/// What [`synth_on_threads`] gives: the artifacts of every stack of every
+/// stage, how long the synthesis phases took, and how long building the
+/// constructs took (both summed over the stages).
+pub type Synthesized = (
+    Vec<StackArtifact>,
+    khs_constructs::core::timings::SynthTimings,
+    std::time::Duration,
+);
+
+/// Builds and synthesizes every stage on at most `threads` threads (`None`:
+/// the machine's available parallelism), what the `synth` binary does. The
+/// stages share nothing, so each is an app of its own
+/// (`App::synth_independent`): the thread that built a stage synthesizes
+/// its stacks at once, while a larger stage is still being built. The
+/// templates and their order are those of `app_for(stages)?.into_synth()`.
+pub fn synth_on_threads(
+    stages: &[StageSettings],
+    threads: Option<usize>,
+) -> Result<Synthesized, AppError> {
+    let threads = threads.unwrap_or_else(|| App::new().threads());
+    let building = std::sync::Mutex::new(std::time::Duration::ZERO);
+    let (artifacts, timings) = App::synth_independent(stages.iter().collect(), threads, |s| {
+        let started = std::time::Instant::now();
+        let stacks = stage::build(s)?;
+        let mut app = App::new().with_rule_packs(khs_constructs::rules::builtin());
+        for stack in stacks {
+            app.add_stack(stack)?;
+        }
+        *building
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) += started.elapsed();
+        Ok(app)
+    })?;
+    let building = building
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok((artifacts, timings, building))
+}
+
 /// The workspace root (where `synth-out/` lives), found from this crate's
 /// manifest directory at build time.
 pub fn workspace_root() -> std::path::PathBuf {

@@ -93,3 +93,21 @@ fn the_app_is_the_same_built_and_synthesized_on_one_thread_or_several() {
         assert_eq!(many, one, "{threads} threads");
     }
 }
+
+#[test]
+fn the_stages_synthesized_as_independent_apps_give_the_app_s_templates() {
+    // What the `synth` binary does (each stage an app of its own,
+    // synthesized on the thread that built it) against one app of every
+    // stack.
+    let stages = khs_app::stages().expect("stages parse");
+    let whole = khs_app::app_for(&stages)
+        .expect("app builds")
+        .into_synth()
+        .expect("synth");
+    for threads in [1, 2, 4] {
+        let (artifacts, timings, building) =
+            khs_app::synth_on_threads(&stages, Some(threads)).expect("synth");
+        assert_eq!(artifacts, whole, "{threads} threads");
+        assert!(!timings.rules.is_zero() && !building.is_zero());
+    }
+}

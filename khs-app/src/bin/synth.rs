@@ -31,8 +31,9 @@ struct Args {
     /// Print the JSON Schema of the stage settings files and exit.
     #[arg(long)]
     schema: bool,
-    /// How many threads build the stages and synthesize the stacks; the
-    /// templates are the same for every number. Default: the available
+    /// How many threads build the stages and synthesize the stacks (each
+    /// stage's stacks on the thread that built it, as soon as it is built);
+    /// the templates are the same for every number. Default: the available
     /// cores.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
@@ -41,13 +42,14 @@ struct Args {
     /// resource inside its construct).
     #[arg(long, default_value_t = Detail::Constructs)]
     diagram_detail: Detail,
-    /// Print how long each phase took: building the constructs (and, within
-    /// it, serializing and schema-checking each resource's properties),
-    /// finishing the templates (stack tags, references, quotas), the rule
-    /// packs, writing the JSON, the diagram, and writing or checking the
-    /// files. Stages are built and stacks synthesized on the available
-    /// cores: the phases are wall clock, the parts within them are summed
-    /// over threads.
+    /// Print how long each phase took: building and synthesizing the stages,
+    /// and within it building the constructs (serializing and
+    /// schema-checking each resource's properties), finishing the templates
+    /// (stack tags, references, quotas), the rule packs and writing the
+    /// JSON; then the diagram, and writing or checking the files. The
+    /// stages are built and synthesized on the available cores at once: the
+    /// phases are wall clock, the parts within them are summed over
+    /// threads.
     #[arg(long)]
     timings: bool,
 }
@@ -82,27 +84,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let app = match khs_app::app_on_threads(&stages, args.threads.map(usize::from)) {
-        Ok(app) => app,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let built = Instant::now();
-    let synthesized = match app.into_synth_timed() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let (artifacts, synth_timings) = synthesized;
+    let (artifacts, synth_timings, build) =
+        match khs_app::synth_on_threads(&stages, args.threads.map(usize::from)) {
+            Ok(synthesized) => synthesized,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let elapsed = started.elapsed();
     let mut timings = Timings {
-        build: built - started,
+        stages: elapsed,
+        build,
         add: AddTimings::now(),
-        synthesize: elapsed.saturating_sub(built - started),
         synth: synth_timings,
         ..Timings::default()
     };
@@ -215,14 +209,16 @@ fn report(
 /// The phases of one run, for `--timings`.
 #[derive(Debug, Default)]
 struct Timings {
-    /// Building the constructs, `Scope::add` included.
+    /// Reading the settings, building the stages and synthesizing their
+    /// stacks, wall clock.
+    stages: Duration,
+    /// Within `stages`: building the constructs, `Scope::add` included
+    /// (summed over the threads that built stages).
     build: Duration,
-    /// Within `build`: serializing and schema-checking properties (summed
-    /// over the threads that built stages).
+    /// Within `build`: serializing and schema-checking properties.
     add: AddTimings,
-    /// `App::into_synth`, wall clock.
-    synthesize: Duration,
-    /// Its phases, summed over the threads that synthesized stacks.
+    /// Within `stages`: the phases of synthesis, summed over the threads
+    /// that synthesized stacks.
     synth: SynthTimings,
     /// Deriving the diagram.
     diagram: Duration,
@@ -235,26 +231,25 @@ impl Timings {
     fn print(&self, files: &str) {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         let rows = [
-            ("build the constructs", self.build, 0),
-            ("serialize properties", self.add.serialize, 1),
-            ("validate (schemas)", self.add.validate, 1),
-            ("synthesize", self.synthesize, 0),
+            ("build and synthesize the stages", self.stages, 0),
+            ("build the constructs", self.build, 1),
+            ("serialize properties", self.add.serialize, 2),
+            ("validate (schemas)", self.add.validate, 2),
             ("finish the templates", self.synth.stacks, 1),
             ("rules", self.synth.rules, 1),
             ("serialize the templates", self.synth.serialize, 1),
             ("diagram", self.diagram, 0),
             (files, self.files, 0),
         ];
-        let total = self.build + self.synthesize + self.diagram + self.files;
+        let total = self.stages + self.diagram + self.files;
         println!("timings (ms; wall clock, the \"of which\" lines summed over threads):");
         for (name, d, indent) in rows {
-            let name = if indent > 0 {
-                format!("  of which {name}")
-            } else {
-                name.to_string()
+            let name = match indent {
+                0 => name.to_string(),
+                n => format!("{}of which {name}", "  ".repeat(n)),
             };
-            println!("  {name:<34} {:>8.3}", ms(d));
+            println!("  {name:<40} {:>8.3}", ms(d));
         }
-        println!("  {:<34} {:>8.3}", "total", ms(total));
+        println!("  {:<40} {:>8.3}", "total", ms(total));
     }
 }
