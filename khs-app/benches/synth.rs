@@ -104,6 +104,10 @@ fn large(c: &mut Criterion) {
         },
     );
     group.bench_function(
+        format!("synth {n} khs stages ({resources} resources, independent apps)"),
+        |b| b.iter(|| black_box(khs_app::synth_on_threads(&stages, None).expect("synthesizes"))),
+    );
+    group.bench_function(
         format!("synth {n} khs stages ({resources} resources, one thread)"),
         |b| {
             b.iter(|| {
