@@ -257,9 +257,7 @@ impl App {
         let mut names = BTreeSet::new();
         for result in results {
             let (artifacts, t) = result?;
-            timings.stacks += t.stacks;
-            timings.rules += t.rules;
-            timings.serialize += t.serialize;
+            timings += t;
             for artifact in artifacts {
                 if !names.insert(artifact.name.clone()) {
                     return Err(Error::DuplicateStack {
@@ -317,9 +315,7 @@ impl App {
         // the stacks were spread over threads.
         for result in results {
             let (artifact, t) = result?;
-            timings.stacks += t.stacks;
-            timings.rules += t.rules;
-            timings.serialize += t.serialize;
+            timings += t;
             out.push(artifact);
         }
         Ok((out, timings))

@@ -66,6 +66,16 @@ pub struct SynthTimings {
     pub serialize: Duration,
 }
 
+/// Adds the phases of another part of the work (another stack, another
+/// app) phase by phase.
+impl std::ops::AddAssign for SynthTimings {
+    fn add_assign(&mut self, other: SynthTimings) {
+        self.stacks += other.stacks;
+        self.rules += other.rules;
+        self.serialize += other.serialize;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
