@@ -56,9 +56,7 @@ pub fn app_for(stages: &[StageSettings]) -> Result<App, AppError> {
 /// `threads` threads (`None`: the machine's available parallelism; see
 /// `App::with_threads`). The templates are the same for every number.
 pub fn app_on_threads(stages: &[StageSettings], threads: Option<usize>) -> Result<App, AppError> {
-    // The library's built-in rule packs run at synthesis; findings the KHS
-    // stacks accept are acknowledged with a reason in `stage::build`.
-    let mut app = App::new().with_rule_packs(khs_constructs::rules::builtin());
+    let mut app = empty_app();
     if let Some(n) = threads {
         app = app.with_threads(n);
     }
@@ -75,6 +73,13 @@ pub fn app_on_threads(stages: &[StageSettings], threads: Option<usize>) -> Resul
         }
     }
     Ok(app)
+}
+
+/// An app without stacks, with what every KHS app synthesizes with: the
+/// library's built-in rule packs (the findings the KHS stacks accept are
+/// acknowledged with a reason in `stage::build`).
+fn empty_app() -> App {
+    App::new().with_rule_packs(khs_constructs::rules::builtin())
 }
 
 /// What [`synth_on_threads`] gives: the artifacts of every stack of every
@@ -101,7 +106,7 @@ pub fn synth_on_threads(
     let (artifacts, timings) = App::synth_independent(stages.iter().collect(), threads, |s| {
         let started = std::time::Instant::now();
         let stacks = stage::build(s)?;
-        let mut app = App::new().with_rule_packs(khs_constructs::rules::builtin());
+        let mut app = empty_app();
         for stack in stacks {
             app.add_stack(stack)?;
         }
