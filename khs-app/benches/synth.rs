@@ -29,7 +29,8 @@ fn khs_app(c: &mut Criterion) {
     c.bench_function("synth khs app (stages as independent apps)", |b| {
         b.iter(|| black_box(khs_app::synth_on_threads(&stages, None).expect("app synthesizes")))
     });
-    // The same on one thread (stages built and stacks synthesized in turn).
+    // One app of every stack on one thread (stages built and stacks
+    // synthesized in turn).
     c.bench_function("synth khs app (all stages, one thread)", |b| {
         b.iter(|| {
             let app = khs_app::app_on_threads(&stages, Some(1)).expect("app builds");
