@@ -135,6 +135,28 @@ pub fn run(schemas: &Path, root: &Path) -> Result<Vec<PathBuf>> {
     Ok(files.keys().cloned().collect())
 }
 
+/// Rewrites `validate_code.bin` of the generated crate from the data just
+/// written: the file is the validator's compiled form, which only the
+/// validator (in `khs-cfn`) can produce, so this runs `khs-cfn`'s test
+/// `validate_code` with `KHS_UPDATE_VALIDATE_CODE=1` in `root`.
+pub fn write_validate_code(root: &Path) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["test", "-p", "khs-cfn", "--test", "validate_code"])
+        .env("KHS_UPDATE_VALIDATE_CODE", "1")
+        .current_dir(root)
+        .status()
+        .context("running `cargo test -p khs-cfn --test validate_code`")?;
+    if !status.success() {
+        bail!(
+            "`KHS_UPDATE_VALIDATE_CODE=1 cargo test -p khs-cfn --test validate_code` failed in {}",
+            root.display()
+        );
+    }
+    println!("codegen: wrote {CFN_CRATE}/src/validate_code.bin");
+    Ok(())
+}
+
 /// `manifest` with the text between [`FEATURES_BEGIN`] and [`FEATURES_END`]
 /// replaced by one feature per generated service (`sqs = ["khs-cfn/sqs"]`)
 /// and `full`.

@@ -16,7 +16,10 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo run -p xtask -- codegen [--schemas DIR] [--out DIR]
 
 Generates every resource type of the registry into khs-constructs/cfn/ (crate khs-cfn,
-one cargo feature per service) and the feature list of khs-constructs/Cargo.toml.
+one cargo feature per service) and the feature list of khs-constructs/Cargo.toml, then
+rewrites khs-constructs/cfn/src/validate_code.bin (the validation data compiled into the
+form the checks read) by running khs-cfn's test `validate_code` with
+KHS_UPDATE_VALIDATE_CODE=1.
 
   --schemas DIR  cfn-lint's data/schemas directory (default: located by importing cfnlint
                  with $KHS_PYTHON, <repo>/.venv/bin/python, the main checkout's .venv, python3)
@@ -61,5 +64,6 @@ fn main() -> Result<()> {
         out.display(),
         schemas.display()
     );
+    codegen::write_validate_code(&out)?;
     Ok(())
 }

@@ -10,17 +10,20 @@
 //! properties, and the `allOf`/`anyOf`/`oneOf`/`not`/`if`-`then`-`else`
 //! combinations of the schemas.
 //!
-//! Each type's data is compiled once per process, part by part, on first
-//! use: read straight from the generated JSON text (no intermediate JSON
-//! tree) into arenas of schemas with the keywords as fields, `$ref` as an
-//! index, allowed values sorted for binary search and patterns compiled
-//! once. A check then walks the properties without a map look-up per
-//! keyword. A small scanner locates the parts in the text without compiling
-//! them: the type's schema is compiled without its `definitions` and
-//! `properties`; a definition when a `$ref` first reaches it, a property
-//! when a resource first sets it, and an extension rule when its path first
-//! reaches a value. Strings are borrowed from the generated text (owned
-//! only when they hold escapes). Simple patterns (runs of ASCII classes,
+//! Each type's data is compiled into arenas of schemas with the keywords as
+//! fields, `$ref` as an index, allowed values sorted for binary search and
+//! patterns compiled once. That form is encoded at build time
+//! (`validate_code.bin`, see [`code`]): a process decodes each part of a
+//! type once, on first use. Where the file does not fit the data (it is
+//! older), the part is compiled on first use straight from the generated
+//! JSON text (no intermediate JSON tree), as the file itself is written.
+//! A check then walks the properties without a map look-up per keyword.
+//! The parts: the type's schema without its `definitions` and `properties`
+//! is decoded (or compiled) at once; a definition when a `$ref` first
+//! reaches it, a property when a resource first sets it, and an extension
+//! rule when its path first reaches a value (from text, a small scanner
+//! locates them without compiling them). Strings are borrowed from the code
+//! or the generated text (owned only when the text holds escapes). Simple patterns (runs of ASCII classes,
 //! alternatives of plain texts) are matched without compiling a regex; the
 //! others with `regex-lite`. A schema used as a condition
 //! (`if`, `not`, `contains`, the alternatives of `anyOf`/`oneOf`) is
@@ -49,8 +52,10 @@ use khs_core::path::ConstructPath;
 
 use khs_core::json_scan::{skip_ws, string_end, value_end};
 
-use crate::registry::index_of;
+use crate::registry::{KNOWN_TYPES, index_of};
 use crate::validate_data::SCHEMAS;
+
+mod code;
 
 /// How many allowed values a message lists before it abbreviates.
 const LIST_LIMIT: usize = 12;
@@ -155,8 +160,42 @@ fn compiled_of(type_name: &str) -> Option<&'static Compiled> {
     let cells = COMPILED.get_or_init(|| (0..SCHEMAS.len()).map(|_| OnceLock::new()).collect());
     cells
         .get(index)?
-        .get_or_init(|| Compiled::parse(SCHEMAS.get(index)?).map(Box::new))
+        .get_or_init(|| {
+            let text = SCHEMAS.get(index)?;
+            // The committed code of the compiled form, else the text.
+            code::compiled(index, text)
+                .unwrap_or_else(|| Compiled::parse(text))
+                .map(Box::new)
+        })
         .as_deref()
+}
+
+/// For the test that keeps `validate_code.bin` current: the code of every
+/// type's compiled data, encoded from the JSON texts of `validate_data.rs`.
+#[doc(hidden)]
+pub fn code_from_data() -> Vec<u8> {
+    code::encode_all(SCHEMAS)
+}
+
+/// For that test: the code compiled into this build (`validate_code.bin`).
+#[doc(hidden)]
+pub fn committed_code() -> &'static [u8] {
+    code::committed()
+}
+
+/// For that test: whether the committed code has an entry for
+/// `type_name` that fits a JSON text of `text_len` bytes (one that does not
+/// is not used: the type is compiled from its text).
+#[doc(hidden)]
+pub fn committed_code_fits(type_name: &str, text_len: usize) -> bool {
+    index_of(type_name).is_some_and(|index| code::fits(index, text_len))
+}
+
+/// For that test: the first type whose committed code, decoded with all
+/// its parts, does not encode to the same code again (`None`: none).
+#[doc(hidden)]
+pub fn code_that_does_not_reencode() -> Option<String> {
+    code::first_that_does_not_reencode(KNOWN_TYPES, SCHEMAS)
 }
 
 /// A compiled pattern, once per process and source (the same pattern
@@ -1633,20 +1672,33 @@ struct Compiled {
     extensions: Vec<Extension>,
 }
 
-/// A part of a type's data: its text, compiled on first use.
+/// A part of a type's data: its text or its code, compiled (or decoded)
+/// on first use.
 struct Lazy {
     name: Str,
-    text: &'static str,
+    source: Source,
     /// The part's schemas and the id of its schema; `None` when the text
     /// does not compile (then what leads to it allows every value).
     compiled: OnceLock<Option<(Vec<Schema>, Id)>>,
 }
 
+/// What a part is compiled from.
+enum Source {
+    /// Its JSON text in `validate_data.rs`.
+    Text(&'static str),
+    /// Its compiled form, encoded (see [`code`]).
+    Code(&'static [u8]),
+}
+
 impl Lazy {
     fn new(name: Str, text: &'static str) -> Self {
+        Lazy::with_source(name, Source::Text(text))
+    }
+
+    fn with_source(name: Str, source: Source) -> Self {
         Lazy {
             name,
-            text,
+            source,
             compiled: OnceLock::new(),
         }
     }
@@ -2009,8 +2061,12 @@ impl Compiled {
             return NO_SCHEMA;
         };
         let compiled = lazy.compiled.get_or_init(|| {
-            let mut b = Builder::new(part, schema_count(lazy.text), &self.definitions);
-            let mut de = serde_json::Deserializer::from_str(lazy.text);
+            let text = match lazy.source {
+                Source::Text(text) => text,
+                Source::Code(code) => return code::decode_part(code),
+            };
+            let mut b = Builder::new(part, schema_count(text), &self.definitions);
+            let mut de = serde_json::Deserializer::from_str(text);
             let (id, _) = SchemaSeed {
                 b: &mut b,
                 is_root: false,

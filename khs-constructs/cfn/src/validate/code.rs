@@ -1,0 +1,867 @@
+//! The validation data in the form the checks read, encoded at build time
+//! (`validate_code.bin`, written from `validate_data.rs` by the test
+//! `tests/validate_code.rs`; see `docs/codegen.md`), so that a process does
+//! not compile each type's JSON text on first use.
+//!
+//! What is encoded is the compiled form itself ([`Compiled`], every part
+//! compiled): schemas in arena order with `$ref` already resolved to
+//! definition indices, keywords as fields, `enum` values with their sorted
+//! order. Decoding a part allocates what compiling it from text allocates,
+//! but reads no JSON: no scan for where values end, no keyword matching,
+//! no escapes. A type's definitions, properties and extension rules are
+//! still decoded one by one, on first use.
+//!
+//! Layout of the file (integers LEB128 unless said otherwise):
+//! - `KHSV1`, then the number of types as 4 bytes little-endian;
+//! - one entry of 12 bytes per type, in the order of `KNOWN_TYPES`: where
+//!   its code starts and ends in the file and the length of its JSON text
+//!   (4 bytes little-endian each);
+//! - each type's code: `0` when its data does not compile, else `1`, its
+//!   root, the schemas of its own part, the names of its definitions and
+//!   properties and its extension rules (rule, path) each with the length
+//!   of its part's code, and then those parts' code in that order.
+//!
+//! A type whose entry does not fit (the JSON text's length differs: the
+//! file is older than the data) is compiled from its text as before, so a
+//! stale file costs time, never a wrong verdict; the test fails on it.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use serde_json::Value as Json;
+
+use super::{
+    Additional, Bounds, Combinations, Compiled, EnumValues, Extension, Id, Lazy, ListKeywords,
+    MoreObjectKeywords, Node, ObjectKeywords, Pattern, Properties, Raw, Ref, ScalarKeywords,
+    ScalarValues, Schema, Source, Str, Types,
+};
+
+const MAGIC: &[u8] = b"KHSV1";
+const ENTRY: usize = 12;
+
+/// The committed code of every type.
+static CODE: &[u8] = include_bytes!("../validate_code.bin");
+
+/// The code as committed (for the test that compares it with the data).
+pub(super) fn committed() -> &'static [u8] {
+    CODE
+}
+
+/// The code of type `index` in `code`, when its entry fits a JSON text of
+/// `text_len` bytes.
+fn type_code(code: &'static [u8], index: usize, text_len: usize) -> Option<&'static [u8]> {
+    let count = u32_at(code, MAGIC.len())? as usize;
+    if code.get(..MAGIC.len())? != MAGIC || index >= count {
+        return None;
+    }
+    let entry = MAGIC.len() + 4 + index * ENTRY;
+    let (start, end, len) = (
+        u32_at(code, entry)? as usize,
+        u32_at(code, entry + 4)? as usize,
+        u32_at(code, entry + 8)? as usize,
+    );
+    (len == text_len).then(|| code.get(start..end)).flatten()
+}
+
+/// Whether the committed code has an entry for type `index` that fits a
+/// JSON text of `text_len` bytes.
+pub(super) fn fits(index: usize, text_len: usize) -> bool {
+    type_code(CODE, index, text_len).is_some()
+}
+
+fn u32_at(code: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(code.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Type `index`'s compiled data from the committed code: `Some(None)` when
+/// its data does not compile; `None` when the code has no entry that fits
+/// (then the caller compiles the text).
+pub(super) fn compiled(index: usize, text: &str) -> Option<Option<Compiled>> {
+    decode_type(type_code(CODE, index, text.len())?)
+}
+
+fn decode_type(code: &'static [u8]) -> Option<Option<Compiled>> {
+    let mut r = In { code, at: 0 };
+    if !bool::take(&mut r)? {
+        return Some(None);
+    }
+    let root = <Option<Id> as Code>::take(&mut r)?;
+    let schemas = Vec::<Schema>::take(&mut r)?;
+    let mut lens = Vec::new();
+    let mut named = |r: &mut In| -> Option<Vec<Str>> {
+        let n = r.len()?;
+        let mut names = Vec::with_capacity(n);
+        for _ in 0..n {
+            names.push(Str::take(r)?);
+            lens.push(r.len()?);
+        }
+        Some(names)
+    };
+    let definitions = named(&mut r)?;
+    let properties = named(&mut r)?;
+    let n = r.len()?;
+    let mut extensions = Vec::with_capacity(n);
+    for _ in 0..n {
+        extensions.push((Str::take(&mut r)?, Vec::<Str>::take(&mut r)?));
+        lens.push(r.len()?);
+    }
+    // The parts' code follows, in order.
+    let mut parts = lens.into_iter().map(|len| {
+        let part = code.get(r.at..r.at.checked_add(len)?)?;
+        r.at += len;
+        Some(Source::Code(part))
+    });
+    let mut lazies = |names: Vec<Str>| -> Option<Vec<Lazy>> {
+        names
+            .into_iter()
+            .map(|name| Some(Lazy::with_source(name, parts.next()??)))
+            .collect()
+    };
+    let definitions = lazies(definitions)?;
+    let properties = lazies(properties)?;
+    let extensions = extensions
+        .into_iter()
+        .map(|(rule, at)| {
+            Some(Extension {
+                rule,
+                at,
+                schema: Lazy::with_source(Cow::Borrowed(""), parts.next()??),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Some(Compiled {
+        schemas,
+        root,
+        definitions,
+        properties,
+        extensions,
+    }))
+}
+
+/// One part's schemas and the id of its schema (`None`: the part does not
+/// compile), from its code.
+pub(super) fn decode_part(code: &'static [u8]) -> Option<(Vec<Schema>, Id)> {
+    let mut r = In { code, at: 0 };
+    let part = <Option<(Vec<Schema>, Id)> as Code>::take(&mut r)?;
+    (r.at == code.len()).then_some(part).flatten()
+}
+
+/// The code of every type, encoded from the JSON texts (`texts`, in the
+/// order of `KNOWN_TYPES`): what `validate_code.bin` must hold.
+pub(super) fn encode_all(texts: &[&'static str]) -> Vec<u8> {
+    let codes: Vec<Vec<u8>> = texts
+        .iter()
+        .map(|t| encode_type(Compiled::parse(t)))
+        .collect();
+    let mut out = MAGIC.to_vec();
+    let count = u32::try_from(texts.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&count.to_le_bytes());
+    let mut at = MAGIC.len() + 4 + ENTRY * texts.len();
+    for (code, text) in codes.iter().zip(texts) {
+        for n in [at, at + code.len(), text.len()] {
+            out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+        }
+        at += code.len();
+    }
+    for code in &codes {
+        out.extend_from_slice(code);
+    }
+    out
+}
+
+/// The code of one type's compiled data, every part compiled.
+fn encode_type(compiled: Option<Compiled>) -> Vec<u8> {
+    let mut o = Out(Vec::new());
+    let Some(c) = compiled else {
+        false.put(&mut o);
+        return o.0;
+    };
+    // Compiles every part now (those that do not compile are encoded so).
+    let parts = c.definitions.len() + c.properties.len() + c.extensions.len();
+    for part in 1..=parts {
+        c.part_schema(Id::try_from(part).unwrap_or(Id::MAX));
+    }
+    true.put(&mut o);
+    c.root.put(&mut o);
+    c.schemas.put(&mut o);
+    let part_code = |lazy: &Lazy| {
+        let mut p = Out(Vec::new());
+        lazy.compiled.get().and_then(Option::as_ref).put_ref(&mut p);
+        p.0
+    };
+    let mut parts = Vec::new();
+    for list in [&c.definitions, &c.properties] {
+        o.len(list.len());
+        for lazy in list {
+            lazy.name.put(&mut o);
+            let code = part_code(lazy);
+            o.len(code.len());
+            parts.push(code);
+        }
+    }
+    o.len(c.extensions.len());
+    for ext in &c.extensions {
+        ext.rule.put(&mut o);
+        ext.at.put(&mut o);
+        let code = part_code(&ext.schema);
+        o.len(code.len());
+        parts.push(code);
+    }
+    for part in parts {
+        o.0.extend_from_slice(&part);
+    }
+    o.0
+}
+
+/// Decodes every type of the committed code with all its parts and
+/// encodes it again: the name of the first type whose code comes out
+/// different (so the decoder misses something the encoder writes), or of
+/// one that does not decode.
+pub(super) fn first_that_does_not_reencode(names: &[&str], texts: &[&str]) -> Option<String> {
+    for (index, (name, text)) in names.iter().zip(texts).enumerate() {
+        let Some(code) = type_code(CODE, index, text.len()) else {
+            return Some(format!("{name} (no entry that fits)"));
+        };
+        let Some(decoded) = decode_type(code) else {
+            return Some(format!("{name} (does not decode)"));
+        };
+        if encode_type(decoded) != code {
+            return Some(name.to_string());
+        }
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------
+// The encoding of each piece of the compiled form: `put` and `take` side by
+// side, fields in declaration order (destructured, so that a new field does
+// not compile until it is encoded). A struct's fields are written after one
+// byte whose bits say which of them are set (see [`Field`]), so an absent
+// field takes no byte.
+
+/// `fields!(put o; a, b, …)` writes the presence byte of fields `a`, `b`, …
+/// (at most eight) and then the fields that are set; `fields!(take r; S { a,
+/// b, … })` reads them back into a struct `S`, in the same order.
+macro_rules! fields {
+    (put $o:ident; $($f:expr),+) => {{
+        let mut mask = 0u8;
+        let mut bit = 1u8;
+        $(
+            if Field::is_set($f) {
+                mask |= bit;
+            }
+            bit <<= 1;
+        )+
+        let _ = bit;
+        $o.0.push(mask);
+        $(
+            if Field::is_set($f) {
+                Field::put_set($f, $o);
+            }
+        )+
+    }};
+    (take $r:ident; $s:ident { $($f:ident),+ }) => {{
+        let mask = $r.byte()?;
+        let mut bit = 1u8;
+        $(
+            let set = mask & bit != 0;
+            bit = bit.wrapping_shl(1);
+            let $f = if set { Field::take_set($r)? } else { Field::unset() };
+        )+
+        let _ = bit;
+        Some($s { $($f),+ })
+    }};
+}
+
+/// A field of a struct, written only when it is set.
+trait Field: Sized {
+    fn is_set(&self) -> bool;
+    fn put_set(&self, o: &mut Out);
+    fn take_set(r: &mut In) -> Option<Self>;
+    fn unset() -> Self;
+}
+
+impl<T: Code> Field for Option<T> {
+    fn is_set(&self) -> bool {
+        self.is_some()
+    }
+    fn put_set(&self, o: &mut Out) {
+        if let Some(v) = self {
+            v.put(o);
+        }
+    }
+    fn take_set(r: &mut In) -> Option<Self> {
+        T::take(r).map(Some)
+    }
+    fn unset() -> Self {
+        None
+    }
+}
+
+/// `true` is set (and takes no byte more).
+impl Field for bool {
+    fn is_set(&self) -> bool {
+        *self
+    }
+    fn put_set(&self, _: &mut Out) {}
+    fn take_set(_: &mut In) -> Option<Self> {
+        Some(true)
+    }
+    fn unset() -> Self {
+        false
+    }
+}
+
+/// A list is set when it is not empty.
+impl<T: Code> Field for Vec<T> {
+    fn is_set(&self) -> bool {
+        !self.is_empty()
+    }
+    fn put_set(&self, o: &mut Out) {
+        self.put(o);
+    }
+    fn take_set(r: &mut In) -> Option<Self> {
+        Vec::take(r)
+    }
+    fn unset() -> Self {
+        Vec::new()
+    }
+}
+
+/// No `type` keyword (0) is unset.
+impl Field for Types {
+    fn is_set(&self) -> bool {
+        !self.is_empty()
+    }
+    fn put_set(&self, o: &mut Out) {
+        self.put(o);
+    }
+    fn take_set(r: &mut In) -> Option<Self> {
+        Types::take(r)
+    }
+    fn unset() -> Self {
+        Types(0)
+    }
+}
+
+/// `Absent` is unset.
+impl Field for Properties {
+    fn is_set(&self) -> bool {
+        !matches!(self, Properties::Absent)
+    }
+    fn put_set(&self, o: &mut Out) {
+        self.put(o);
+    }
+    fn take_set(r: &mut In) -> Option<Self> {
+        Properties::take(r)
+    }
+    fn unset() -> Self {
+        Properties::Absent
+    }
+}
+
+/// `Any` is unset.
+impl Field for Additional {
+    fn is_set(&self) -> bool {
+        !matches!(self, Additional::Any)
+    }
+    fn put_set(&self, o: &mut Out) {
+        self.put(o);
+    }
+    fn take_set(r: &mut In) -> Option<Self> {
+        Additional::take(r)
+    }
+    fn unset() -> Self {
+        Additional::Any
+    }
+}
+
+struct Out(Vec<u8>);
+
+impl Out {
+    fn uint(&mut self, mut n: u64) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                self.0.push(byte);
+                return;
+            }
+            self.0.push(byte | 0x80);
+        }
+    }
+
+    fn len(&mut self, n: usize) {
+        self.uint(n as u64);
+    }
+}
+
+struct In {
+    code: &'static [u8],
+    at: usize,
+}
+
+impl In {
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.code.get(self.at)?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn uint(&mut self) -> Option<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= u64::from(b & 0x7f).checked_shl(shift)?;
+            if b & 0x80 == 0 {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    /// A count of items still to read (each takes at least a byte, so a
+    /// count past the end is no count).
+    fn len(&mut self) -> Option<usize> {
+        let n = usize::try_from(self.uint()?).ok()?;
+        (n <= self.code.len() - self.at.min(self.code.len())).then_some(n)
+    }
+
+    fn bytes(&mut self, n: usize) -> Option<&'static [u8]> {
+        let b = self.code.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(b)
+    }
+}
+
+trait Code: Sized {
+    fn put(&self, o: &mut Out);
+    fn take(r: &mut In) -> Option<Self>;
+}
+
+impl Code for u64 {
+    fn put(&self, o: &mut Out) {
+        o.uint(*self);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        r.uint()
+    }
+}
+
+impl Code for u32 {
+    fn put(&self, o: &mut Out) {
+        o.uint(u64::from(*self));
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        u32::try_from(r.uint()?).ok()
+    }
+}
+
+impl Code for bool {
+    fn put(&self, o: &mut Out) {
+        o.0.push(u8::from(*self));
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        match r.byte()? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+}
+
+impl Code for f64 {
+    fn put(&self, o: &mut Out) {
+        o.0.extend_from_slice(&self.to_bits().to_le_bytes());
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        Some(f64::from_bits(u64::from_le_bytes(
+            r.bytes(8)?.try_into().ok()?,
+        )))
+    }
+}
+
+impl Code for Str {
+    fn put(&self, o: &mut Out) {
+        o.len(self.len());
+        o.0.extend_from_slice(self.as_bytes());
+    }
+    /// Borrowed from the code, as the compiled text borrows from the data.
+    fn take(r: &mut In) -> Option<Self> {
+        let n = r.len()?;
+        std::str::from_utf8(r.bytes(n)?).ok().map(Cow::Borrowed)
+    }
+}
+
+impl<T: Code> Code for Option<T> {
+    fn put(&self, o: &mut Out) {
+        self.as_ref().put_ref(o);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        if bool::take(r)? {
+            T::take(r).map(Some)
+        } else {
+            Some(None)
+        }
+    }
+}
+
+trait PutRef {
+    fn put_ref(self, o: &mut Out);
+}
+
+impl<T: Code> PutRef for Option<&T> {
+    fn put_ref(self, o: &mut Out) {
+        self.is_some().put(o);
+        if let Some(v) = self {
+            v.put(o);
+        }
+    }
+}
+
+impl<T: Code> Code for Vec<T> {
+    fn put(&self, o: &mut Out) {
+        o.len(self.len());
+        for item in self {
+            item.put(o);
+        }
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        let n = r.len()?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(T::take(r)?);
+        }
+        Some(out)
+    }
+}
+
+impl<T: Code> Code for Box<T> {
+    fn put(&self, o: &mut Out) {
+        (**self).put(o);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        T::take(r).map(Box::new)
+    }
+}
+
+impl<A: Code, B: Code> Code for (A, B) {
+    fn put(&self, o: &mut Out) {
+        self.0.put(o);
+        self.1.put(o);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        Some((A::take(r)?, B::take(r)?))
+    }
+}
+
+/// JSON values kept for messages (`const`, a non-list `enum`): as text.
+impl Code for Json {
+    fn put(&self, o: &mut Out) {
+        Str::Owned(self.to_string()).put(o);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        serde_json::from_str(&Str::take(r)?).ok()
+    }
+}
+
+impl Code for serde_json::Number {
+    fn put(&self, o: &mut Out) {
+        Str::Owned(self.to_string()).put(o);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        Str::take(r)?.parse().ok()
+    }
+}
+
+impl Code for Raw {
+    fn put(&self, o: &mut Out) {
+        match self {
+            Raw::Null => o.0.push(0),
+            Raw::Bool(b) => {
+                o.0.push(1);
+                b.put(o);
+            }
+            Raw::Number(n) => {
+                o.0.push(2);
+                n.put(o);
+            }
+            Raw::String(s) => {
+                o.0.push(3);
+                s.put(o);
+            }
+            Raw::Array(items) => {
+                o.0.push(4);
+                items.put(o);
+            }
+            Raw::Object(members) => {
+                o.0.push(5);
+                members.put(o);
+            }
+        }
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        Some(match r.byte()? {
+            0 => Raw::Null,
+            1 => Raw::Bool(bool::take(r)?),
+            2 => Raw::Number(Code::take(r)?),
+            3 => Raw::String(Str::take(r)?),
+            4 => Raw::Array(Code::take(r)?),
+            5 => Raw::Object(Code::take(r)?),
+            _ => return None,
+        })
+    }
+}
+
+impl Code for Types {
+    fn put(&self, o: &mut Out) {
+        self.0.put(o);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        u64::take(r).map(Types)
+    }
+}
+
+impl Code for Ref {
+    fn put(&self, o: &mut Out) {
+        match self {
+            Ref::Definition(id) => {
+                o.0.push(0);
+                id.put(o);
+            }
+            Ref::Unresolved => o.0.push(1),
+        }
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        match r.byte()? {
+            0 => Id::take(r).map(Ref::Definition),
+            1 => Some(Ref::Unresolved),
+            _ => None,
+        }
+    }
+}
+
+impl Code for Schema {
+    fn put(&self, o: &mut Out) {
+        match self {
+            Schema::False => o.0.push(0),
+            Schema::Accept => o.0.push(1),
+            Schema::Node(node) => {
+                o.0.push(2);
+                node.put(o);
+            }
+        }
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        match r.byte()? {
+            0 => Some(Schema::False),
+            1 => Some(Schema::Accept),
+            2 => Node::take(r).map(Schema::Node),
+            _ => None,
+        }
+    }
+}
+
+impl Code for Node {
+    fn put(&self, o: &mut Out) {
+        let Node {
+            reference,
+            unsupported,
+            types,
+            scalar,
+            list,
+            object,
+            combinations,
+        } = self;
+        fields!(put o; reference, unsupported, types, scalar, list, object, combinations);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        fields!(take r; Node { reference, unsupported, types, scalar, list, object, combinations })
+    }
+}
+
+impl Code for ScalarKeywords {
+    fn put(&self, o: &mut Out) {
+        let ScalarKeywords {
+            enum_values,
+            pattern,
+            format,
+            min_length,
+            max_length,
+            bounds,
+            values,
+        } = self;
+        fields!(put o; enum_values, pattern, format, min_length, max_length, bounds, values);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        fields!(take r; ScalarKeywords { enum_values, pattern, format, min_length, max_length, bounds, values })
+    }
+}
+
+impl Code for EnumValues {
+    fn put(&self, o: &mut Out) {
+        let EnumValues {
+            values,
+            sorted,
+            case_insensitive,
+        } = self;
+        fields!(put o; values, sorted, case_insensitive);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        fields!(take r; EnumValues { values, sorted, case_insensitive })
+    }
+}
+
+/// Its source; the matcher is compiled on first use, as from text.
+impl Code for Pattern {
+    fn put(&self, o: &mut Out) {
+        let Pattern {
+            source,
+            compiled: _,
+        } = self;
+        source.put(o);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        Some(Pattern {
+            source: Str::take(r)?,
+            compiled: OnceLock::new(),
+        })
+    }
+}
+
+impl Code for Bounds {
+    fn put(&self, o: &mut Out) {
+        let Bounds {
+            minimum,
+            maximum,
+            exclusive_minimum,
+            exclusive_maximum,
+            multiple_of,
+        } = self;
+        fields!(put o; minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        fields!(take r; Bounds { minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of })
+    }
+}
+
+impl Code for ScalarValues {
+    fn put(&self, o: &mut Out) {
+        let ScalarValues {
+            enum_other,
+            const_value,
+        } = self;
+        fields!(put o; enum_other, const_value);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        fields!(take r; ScalarValues { enum_other, const_value })
+    }
+}
+
+impl Code for ListKeywords {
+    fn put(&self, o: &mut Out) {
+        let ListKeywords {
+            min_items,
+            max_items,
+            items,
+            contains,
+        } = self;
+        fields!(put o; min_items, max_items, items, contains);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        fields!(take r; ListKeywords { min_items, max_items, items, contains })
+    }
+}
+
+impl Code for Properties {
+    fn put(&self, o: &mut Out) {
+        match self {
+            Properties::Absent => o.0.push(0),
+            Properties::Listed(props) => {
+                o.0.push(1);
+                props.put(o);
+            }
+            Properties::Root => o.0.push(2),
+        }
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        match r.byte()? {
+            0 => Some(Properties::Absent),
+            1 => Code::take(r).map(Properties::Listed),
+            2 => Some(Properties::Root),
+            _ => None,
+        }
+    }
+}
+
+impl Code for ObjectKeywords {
+    fn put(&self, o: &mut Out) {
+        let ObjectKeywords {
+            properties,
+            required,
+            pattern_properties,
+            additional,
+            more,
+        } = self;
+        fields!(put o; properties, required, pattern_properties, additional, more);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        fields!(take r; ObjectKeywords { properties, required, pattern_properties, additional, more })
+    }
+}
+
+impl Code for MoreObjectKeywords {
+    fn put(&self, o: &mut Out) {
+        let MoreObjectKeywords {
+            min_properties,
+            max_properties,
+            dependent_required,
+            dependent_excluded,
+            required_xor,
+            required_or,
+        } = self;
+        fields!(put o; min_properties, max_properties, dependent_required, dependent_excluded, required_xor, required_or);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        fields!(take r; MoreObjectKeywords { min_properties, max_properties, dependent_required, dependent_excluded, required_xor, required_or })
+    }
+}
+
+impl Code for Additional {
+    fn put(&self, o: &mut Out) {
+        match self {
+            Additional::Any => o.0.push(0),
+            Additional::Forbidden => o.0.push(1),
+            Additional::Schema(id) => {
+                o.0.push(2);
+                id.put(o);
+            }
+        }
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        match r.byte()? {
+            0 => Some(Additional::Any),
+            1 => Some(Additional::Forbidden),
+            2 => Id::take(r).map(Additional::Schema),
+            _ => None,
+        }
+    }
+}
+
+impl Code for Combinations {
+    fn put(&self, o: &mut Out) {
+        let Combinations {
+            all_of,
+            any_of,
+            one_of,
+            not,
+            if_,
+            then,
+            else_,
+        } = self;
+        fields!(put o; all_of, any_of, one_of, not, if_, then, else_);
+    }
+    fn take(r: &mut In) -> Option<Self> {
+        fields!(take r; Combinations { all_of, any_of, one_of, not, if_, then, else_ })
+    }
+}
