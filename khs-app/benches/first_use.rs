@@ -1,8 +1,9 @@
 //! The schema validator's first use in a process (`cargo bench -p khs-app
 //! --bench first_use`): a fresh process per run (this binary runs itself)
 //! reads the resources of `synth-out/` and validates every one twice. The
-//! first pass compiles the validation data of the types and properties the
-//! templates use; the second is warm, what `validate every resource of the
+//! first pass decodes the validation data of the types and properties the
+//! templates use (`validate_code.bin`, compiled at build time) and compiles
+//! their patterns; the second is warm, what `validate every resource of the
 //! khs app` in the `synth` bench measures. Prints the minimum and median of
 //! both over the runs, and the page faults of the first pass.
 //!

@@ -13,7 +13,7 @@
 //! Each type's data is compiled into arenas of schemas with the keywords as
 //! fields, `$ref` as an index, allowed values sorted for binary search and
 //! patterns compiled once. That form is encoded at build time
-//! (`validate_code.bin`, see [`code`]): a process decodes each part of a
+//! (`validate_code.bin`, see `validate/code.rs`): a process decodes each part of a
 //! type once, on first use. Where the file does not fit the data (it is
 //! older), the part is compiled on first use straight from the generated
 //! JSON text (no intermediate JSON tree), as the file itself is written.
@@ -1686,7 +1686,7 @@ struct Lazy {
 enum Source {
     /// Its JSON text in `validate_data.rs`.
     Text(&'static str),
-    /// Its compiled form, encoded (see [`code`]).
+    /// Its compiled form, encoded (see `validate/code.rs`).
     Code(&'static [u8]),
 }
 
