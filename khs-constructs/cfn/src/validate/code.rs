@@ -239,38 +239,71 @@ pub(super) fn first_that_does_not_reencode(names: &[&str], texts: &[&str]) -> Op
 // byte whose bits say which of them are set (see [`Field`]), so an absent
 // field takes no byte.
 
-/// `fields!(put o; a, b, …)` writes the presence byte of fields `a`, `b`, …
-/// (at most eight) and then the fields that are set; `fields!(take r; S { a,
-/// b, … })` reads them back into a struct `S`, in the same order.
-macro_rules! fields {
-    (put $o:ident; $($f:expr),+) => {{
-        let mut mask = 0u8;
-        let mut bit = 1u8;
-        $(
-            if Field::is_set($f) {
-                mask |= bit;
+/// `code_struct!(S { a, b, … })` implements [`Code`] for struct `S` with
+/// fields `a`, `b`, … (at most eight, every field: the pattern that takes
+/// them apart names them all): one byte whose bits say which fields are
+/// set, then the fields that are set, in that order.
+macro_rules! code_struct {
+    ($s:ident { $($f:ident),+ $(,)? }) => {
+        impl Code for $s {
+            fn put(&self, o: &mut Out) {
+                let $s { $($f),+ } = self;
+                let mut mask = 0u8;
+                let mut bit = 1u8;
+                $(
+                    if Field::is_set($f) {
+                        mask |= bit;
+                    }
+                    bit = bit.wrapping_shl(1);
+                )+
+                let _ = bit;
+                o.0.push(mask);
+                $(
+                    if Field::is_set($f) {
+                        Field::put_set($f, o);
+                    }
+                )+
             }
-            bit <<= 1;
-        )+
-        let _ = bit;
-        $o.0.push(mask);
-        $(
-            if Field::is_set($f) {
-                Field::put_set($f, $o);
+            fn take(r: &mut In) -> Option<Self> {
+                let mask = r.byte()?;
+                let mut bit = 1u8;
+                $(
+                    let set = mask & bit != 0;
+                    bit = bit.wrapping_shl(1);
+                    let $f = if set { Field::take_set(r)? } else { Field::unset() };
+                )+
+                let _ = bit;
+                Some($s { $($f),+ })
             }
-        )+
-    }};
-    (take $r:ident; $s:ident { $($f:ident),+ }) => {{
-        let mask = $r.byte()?;
-        let mut bit = 1u8;
-        $(
-            let set = mask & bit != 0;
-            bit = bit.wrapping_shl(1);
-            let $f = if set { Field::take_set($r)? } else { Field::unset() };
-        )+
-        let _ = bit;
-        Some($s { $($f),+ })
-    }};
+        }
+    };
+}
+
+/// `code_enum!(E { 0 => A, 1 => B; 2 => C(T), … })` implements [`Code`]
+/// for enum `E`: a byte for the variant (the number given), then the value
+/// of a variant that holds one. Variants without a value come before the
+/// `;`, those with one after it.
+macro_rules! code_enum {
+    ($e:ident { $($ut:literal => $u:ident),* ; $($wt:literal => $w:ident($t:ty)),* $(,)? }) => {
+        impl Code for $e {
+            fn put(&self, o: &mut Out) {
+                match self {
+                    $($e::$u => o.0.push($ut),)*
+                    $($e::$w(value) => {
+                        o.0.push($wt);
+                        value.put(o);
+                    })*
+                }
+            }
+            fn take(r: &mut In) -> Option<Self> {
+                match r.byte()? {
+                    $($ut => Some($e::$u),)*
+                    $($wt => <$t as Code>::take(r).map($e::$w),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
 /// A field of a struct, written only when it is set.
@@ -328,53 +361,36 @@ impl<T: Code> Field for Vec<T> {
     }
 }
 
-/// No `type` keyword (0) is unset.
-impl Field for Types {
-    fn is_set(&self) -> bool {
-        !self.is_empty()
-    }
-    fn put_set(&self, o: &mut Out) {
-        self.put(o);
-    }
-    fn take_set(r: &mut In) -> Option<Self> {
-        Types::take(r)
-    }
-    fn unset() -> Self {
-        Types(0)
-    }
+/// `field_unless_default!(T: is_set, …)`: a [`Field`] of type `T` is
+/// unset when it is `T::default()`, which `is_set` tells apart.
+macro_rules! field_unless_default {
+    ($($t:ty: $is_set:expr),+ $(,)?) => {
+        $(
+            impl Field for $t {
+                fn is_set(&self) -> bool {
+                    let is_set: fn(&$t) -> bool = $is_set;
+                    is_set(self)
+                }
+                fn put_set(&self, o: &mut Out) {
+                    self.put(o);
+                }
+                fn take_set(r: &mut In) -> Option<Self> {
+                    <$t as Code>::take(r)
+                }
+                fn unset() -> Self {
+                    <$t>::default()
+                }
+            }
+        )+
+    };
 }
 
-/// `Absent` is unset.
-impl Field for Properties {
-    fn is_set(&self) -> bool {
-        !matches!(self, Properties::Absent)
-    }
-    fn put_set(&self, o: &mut Out) {
-        self.put(o);
-    }
-    fn take_set(r: &mut In) -> Option<Self> {
-        Properties::take(r)
-    }
-    fn unset() -> Self {
-        Properties::Absent
-    }
-}
-
-/// `Any` is unset.
-impl Field for Additional {
-    fn is_set(&self) -> bool {
-        !matches!(self, Additional::Any)
-    }
-    fn put_set(&self, o: &mut Out) {
-        self.put(o);
-    }
-    fn take_set(r: &mut In) -> Option<Self> {
-        Additional::take(r)
-    }
-    fn unset() -> Self {
-        Additional::Any
-    }
-}
+field_unless_default!(
+    // No `type` keyword (0).
+    Types: |t| !t.is_empty(),
+    Properties: |p| !matches!(p, Properties::Absent),
+    Additional: |a| !matches!(a, Additional::Any),
+);
 
 struct Out(Vec<u8>);
 
@@ -574,44 +590,14 @@ impl Code for serde_json::Number {
     }
 }
 
-impl Code for Raw {
-    fn put(&self, o: &mut Out) {
-        match self {
-            Raw::Null => o.0.push(0),
-            Raw::Bool(b) => {
-                o.0.push(1);
-                b.put(o);
-            }
-            Raw::Number(n) => {
-                o.0.push(2);
-                n.put(o);
-            }
-            Raw::String(s) => {
-                o.0.push(3);
-                s.put(o);
-            }
-            Raw::Array(items) => {
-                o.0.push(4);
-                items.put(o);
-            }
-            Raw::Object(members) => {
-                o.0.push(5);
-                members.put(o);
-            }
-        }
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        Some(match r.byte()? {
-            0 => Raw::Null,
-            1 => Raw::Bool(bool::take(r)?),
-            2 => Raw::Number(Code::take(r)?),
-            3 => Raw::String(Str::take(r)?),
-            4 => Raw::Array(Code::take(r)?),
-            5 => Raw::Object(Code::take(r)?),
-            _ => return None,
-        })
-    }
-}
+code_enum!(Raw {
+    0 => Null;
+    1 => Bool(bool),
+    2 => Number(serde_json::Number),
+    3 => String(Str),
+    4 => Array(Vec<Raw>),
+    5 => Object(Vec<(Str, Raw)>),
+});
 
 impl Code for Types {
     fn put(&self, o: &mut Out) {
@@ -622,95 +608,42 @@ impl Code for Types {
     }
 }
 
-impl Code for Ref {
-    fn put(&self, o: &mut Out) {
-        match self {
-            Ref::Definition(id) => {
-                o.0.push(0);
-                id.put(o);
-            }
-            Ref::Unresolved => o.0.push(1),
-        }
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        match r.byte()? {
-            0 => Id::take(r).map(Ref::Definition),
-            1 => Some(Ref::Unresolved),
-            _ => None,
-        }
-    }
-}
+code_enum!(Ref {
+    1 => Unresolved;
+    0 => Definition(Id),
+});
 
-impl Code for Schema {
-    fn put(&self, o: &mut Out) {
-        match self {
-            Schema::False => o.0.push(0),
-            Schema::Accept => o.0.push(1),
-            Schema::Node(node) => {
-                o.0.push(2);
-                node.put(o);
-            }
-        }
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        match r.byte()? {
-            0 => Some(Schema::False),
-            1 => Some(Schema::Accept),
-            2 => Node::take(r).map(Schema::Node),
-            _ => None,
-        }
-    }
-}
+code_enum!(Schema {
+    0 => False,
+    1 => Accept;
+    2 => Node(Node),
+});
 
-impl Code for Node {
-    fn put(&self, o: &mut Out) {
-        let Node {
-            reference,
-            unsupported,
-            types,
-            scalar,
-            list,
-            object,
-            combinations,
-        } = self;
-        fields!(put o; reference, unsupported, types, scalar, list, object, combinations);
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        fields!(take r; Node { reference, unsupported, types, scalar, list, object, combinations })
-    }
-}
+code_struct!(Node {
+    reference,
+    unsupported,
+    types,
+    scalar,
+    list,
+    object,
+    combinations
+});
 
-impl Code for ScalarKeywords {
-    fn put(&self, o: &mut Out) {
-        let ScalarKeywords {
-            enum_values,
-            pattern,
-            format,
-            min_length,
-            max_length,
-            bounds,
-            values,
-        } = self;
-        fields!(put o; enum_values, pattern, format, min_length, max_length, bounds, values);
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        fields!(take r; ScalarKeywords { enum_values, pattern, format, min_length, max_length, bounds, values })
-    }
-}
+code_struct!(ScalarKeywords {
+    enum_values,
+    pattern,
+    format,
+    min_length,
+    max_length,
+    bounds,
+    values
+});
 
-impl Code for EnumValues {
-    fn put(&self, o: &mut Out) {
-        let EnumValues {
-            values,
-            sorted,
-            case_insensitive,
-        } = self;
-        fields!(put o; values, sorted, case_insensitive);
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        fields!(take r; EnumValues { values, sorted, case_insensitive })
-    }
-}
+code_struct!(EnumValues {
+    values,
+    sorted,
+    case_insensitive
+});
 
 /// Its source; the matcher is compiled on first use, as from text.
 impl Code for Pattern {
@@ -729,139 +662,61 @@ impl Code for Pattern {
     }
 }
 
-impl Code for Bounds {
-    fn put(&self, o: &mut Out) {
-        let Bounds {
-            minimum,
-            maximum,
-            exclusive_minimum,
-            exclusive_maximum,
-            multiple_of,
-        } = self;
-        fields!(put o; minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of);
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        fields!(take r; Bounds { minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of })
-    }
-}
+code_struct!(Bounds {
+    minimum,
+    maximum,
+    exclusive_minimum,
+    exclusive_maximum,
+    multiple_of
+});
 
-impl Code for ScalarValues {
-    fn put(&self, o: &mut Out) {
-        let ScalarValues {
-            enum_other,
-            const_value,
-        } = self;
-        fields!(put o; enum_other, const_value);
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        fields!(take r; ScalarValues { enum_other, const_value })
-    }
-}
+code_struct!(ScalarValues {
+    enum_other,
+    const_value
+});
 
-impl Code for ListKeywords {
-    fn put(&self, o: &mut Out) {
-        let ListKeywords {
-            min_items,
-            max_items,
-            items,
-            contains,
-        } = self;
-        fields!(put o; min_items, max_items, items, contains);
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        fields!(take r; ListKeywords { min_items, max_items, items, contains })
-    }
-}
+code_struct!(ListKeywords {
+    min_items,
+    max_items,
+    items,
+    contains
+});
 
-impl Code for Properties {
-    fn put(&self, o: &mut Out) {
-        match self {
-            Properties::Absent => o.0.push(0),
-            Properties::Listed(props) => {
-                o.0.push(1);
-                props.put(o);
-            }
-            Properties::Root => o.0.push(2),
-        }
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        match r.byte()? {
-            0 => Some(Properties::Absent),
-            1 => Code::take(r).map(Properties::Listed),
-            2 => Some(Properties::Root),
-            _ => None,
-        }
-    }
-}
+code_enum!(Properties {
+    0 => Absent,
+    2 => Root;
+    1 => Listed(Vec<(Str, Id)>),
+});
 
-impl Code for ObjectKeywords {
-    fn put(&self, o: &mut Out) {
-        let ObjectKeywords {
-            properties,
-            required,
-            pattern_properties,
-            additional,
-            more,
-        } = self;
-        fields!(put o; properties, required, pattern_properties, additional, more);
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        fields!(take r; ObjectKeywords { properties, required, pattern_properties, additional, more })
-    }
-}
+code_struct!(ObjectKeywords {
+    properties,
+    required,
+    pattern_properties,
+    additional,
+    more
+});
 
-impl Code for MoreObjectKeywords {
-    fn put(&self, o: &mut Out) {
-        let MoreObjectKeywords {
-            min_properties,
-            max_properties,
-            dependent_required,
-            dependent_excluded,
-            required_xor,
-            required_or,
-        } = self;
-        fields!(put o; min_properties, max_properties, dependent_required, dependent_excluded, required_xor, required_or);
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        fields!(take r; MoreObjectKeywords { min_properties, max_properties, dependent_required, dependent_excluded, required_xor, required_or })
-    }
-}
+code_struct!(MoreObjectKeywords {
+    min_properties,
+    max_properties,
+    dependent_required,
+    dependent_excluded,
+    required_xor,
+    required_or
+});
 
-impl Code for Additional {
-    fn put(&self, o: &mut Out) {
-        match self {
-            Additional::Any => o.0.push(0),
-            Additional::Forbidden => o.0.push(1),
-            Additional::Schema(id) => {
-                o.0.push(2);
-                id.put(o);
-            }
-        }
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        match r.byte()? {
-            0 => Some(Additional::Any),
-            1 => Some(Additional::Forbidden),
-            2 => Id::take(r).map(Additional::Schema),
-            _ => None,
-        }
-    }
-}
+code_enum!(Additional {
+    0 => Any,
+    1 => Forbidden;
+    2 => Schema(Id),
+});
 
-impl Code for Combinations {
-    fn put(&self, o: &mut Out) {
-        let Combinations {
-            all_of,
-            any_of,
-            one_of,
-            not,
-            if_,
-            then,
-            else_,
-        } = self;
-        fields!(put o; all_of, any_of, one_of, not, if_, then, else_);
-    }
-    fn take(r: &mut In) -> Option<Self> {
-        fields!(take r; Combinations { all_of, any_of, one_of, not, if_, then, else_ })
-    }
-}
+code_struct!(Combinations {
+    all_of,
+    any_of,
+    one_of,
+    not,
+    if_,
+    then,
+    else_
+});
