@@ -415,7 +415,29 @@ pub fn data_file(header: &str, schemas: &[(String, String)]) -> String {
         out.push_str(&format!("    // {type_name}\n    {},\n", raw_string(json)));
     }
     out.push_str("];\n");
+    let texts = schemas.iter().map(|(_, json)| json.as_str());
+    out.push_str(&format!(
+        "\n/// The fingerprint of [`SCHEMAS`] (FNV-1a of 64 bits over each text and a\n\
+         /// zero byte after it), which `validate_code.bin` records: the validator\n\
+         /// uses that file only with the data it was written from.\n\
+         pub(crate) const FINGERPRINT: u64 = {:#018x};\n",
+        fingerprint(texts)
+    ));
     out
+}
+
+/// FNV-1a (64 bits) over each text followed by a zero byte: the
+/// fingerprint of the validation data (`khs-cfn`'s `validate/code.rs`
+/// computes the same, and its test compares the two).
+pub fn fingerprint<'a>(texts: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for text in texts {
+        for b in text.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 /// A Rust raw string literal holding `s`.

@@ -13,21 +13,22 @@
 //! Each type's data is compiled into arenas of schemas with the keywords as
 //! fields, `$ref` as an index, allowed values sorted for binary search and
 //! patterns compiled once. That form is encoded at build time
-//! (`validate_code.bin`, see `validate/code.rs`): a process decodes each part of a
-//! type once, on first use. Where the file does not fit the data (it is
-//! older), the part is compiled on first use straight from the generated
-//! JSON text (no intermediate JSON tree), as the file itself is written.
-//! A check then walks the properties without a map look-up per keyword.
-//! The parts: the type's schema without its `definitions` and `properties`
-//! is decoded (or compiled) at once; a definition when a `$ref` first
-//! reaches it, a property when a resource first sets it, and an extension
-//! rule when its path first reaches a value (from text, a small scanner
-//! locates them without compiling them). Strings are borrowed from the code
-//! or the generated text (owned only when the text holds escapes). Simple patterns (runs of ASCII classes,
-//! alternatives of plain texts) are matched without compiling a regex; the
-//! others with `regex-lite`. A schema used as a condition
-//! (`if`, `not`, `contains`, the alternatives of `anyOf`/`oneOf`) is
-//! checked without making messages, and stops at its first violation.
+//! (`validate_code.bin`, see `validate/code.rs`), and a process decodes
+//! each part of a type once, on first use. Where the file does not fit the
+//! data (it is older), a part is compiled on first use from the generated
+//! JSON text instead, with no intermediate JSON tree; that is also how the
+//! file is written. A check then walks the properties without a map look-up
+//! per keyword. The parts: the type's schema without its `definitions` and
+//! `properties` is decoded (or compiled) at once; a definition when a
+//! `$ref` first reaches it, a property when a resource first sets it, and
+//! an extension rule when its path first reaches a value (in the text, a
+//! small scanner locates them without compiling them). Strings are borrowed
+//! from the code or the generated text (owned only when the text holds
+//! escapes). Simple patterns (runs of ASCII classes, alternatives of plain
+//! texts) are matched without compiling a regex; the others with
+//! `regex-lite`. A schema used as a condition (`if`, `not`, `contains`, the
+//! alternatives of `anyOf`/`oneOf`) is checked without making messages, and
+//! stops at its first violation.
 //!
 //! Values CloudFormation resolves at deploy time (`Ref`, `Fn::*`) are never
 //! judged: a schema applied to one is undecided, and an undecided condition
@@ -183,12 +184,21 @@ pub fn committed_code() -> &'static [u8] {
     code::committed()
 }
 
-/// For that test: whether the committed code has an entry for
-/// `type_name` that fits a JSON text of `text_len` bytes (one that does not
-/// is not used: the type is compiled from its text).
+/// For that test: whether `validate_data::FINGERPRINT`, which the
+/// generator wrote, is the fingerprint of the data beside it (the file
+/// records the fingerprint of the data it was written from).
 #[doc(hidden)]
-pub fn committed_code_fits(type_name: &str, text_len: usize) -> bool {
-    index_of(type_name).is_some_and(|index| code::fits(index, text_len))
+pub fn data_fingerprint_is_current() -> bool {
+    code::fingerprint(SCHEMAS.iter().copied()) == crate::validate_data::FINGERPRINT
+}
+
+/// For that test: whether `code` (such as [`committed_code`]) has an entry
+/// for `type_name` that fits a JSON text of `text_len` bytes and the data of
+/// this build (one that does not is not used: the type is compiled from its
+/// text).
+#[doc(hidden)]
+pub fn code_fits(code: &'static [u8], type_name: &str, text_len: usize) -> bool {
+    index_of(type_name).is_some_and(|index| code::fits(code, index, text_len))
 }
 
 /// For that test: the first type whose committed code, decoded with all

@@ -43,6 +43,12 @@ fn committed_code_is_what_the_data_compiles_to() {
 }
 
 #[test]
+fn the_data_fingerprint_is_that_of_the_data() {
+    // Written by the generator, computed again here the same way.
+    assert!(validate::data_fingerprint_is_current());
+}
+
+#[test]
 fn committed_code_decodes_to_what_it_encodes() {
     if std::env::var_os(UPDATE).is_some() {
         // The file is being rewritten; this build holds the old one.
@@ -52,15 +58,21 @@ fn committed_code_decodes_to_what_it_encodes() {
 }
 
 #[test]
-fn an_entry_that_does_not_fit_the_data_is_not_used() {
+fn code_that_does_not_fit_the_data_is_not_used() {
     if std::env::var_os(UPDATE).is_some() {
         return;
     }
+    let committed = validate::committed_code();
     let data = validate::schema("AWS::SQS::Queue").expect("data");
     // The text's length as generated: compact JSON.
     let len = serde_json::to_string(&data).expect("json").len();
-    assert!(validate::committed_code_fits("AWS::SQS::Queue", len));
-    // Data regenerated without the file: the type is compiled from its text.
-    assert!(!validate::committed_code_fits("AWS::SQS::Queue", len + 1));
-    assert!(!validate::committed_code_fits("Custom::Thing", len));
+    assert!(validate::code_fits(committed, "AWS::SQS::Queue", len));
+    assert!(!validate::code_fits(committed, "Custom::Thing", len));
+    // A text of another length: the data changed since the file was written.
+    assert!(!validate::code_fits(committed, "AWS::SQS::Queue", len + 1));
+    // A file written from other data (its fingerprint, after the magic).
+    let mut other = committed.to_vec();
+    other[b"KHSV1".len()] ^= 1;
+    let other: &'static [u8] = Box::leak(other.into_boxed_slice());
+    assert!(!validate::code_fits(other, "AWS::SQS::Queue", len));
 }

@@ -12,7 +12,9 @@
 //! still decoded one by one, on first use.
 //!
 //! Layout of the file (integers LEB128 unless said otherwise):
-//! - `KHSV1`, then the number of types as 4 bytes little-endian;
+//! - `KHSV1`, the fingerprint of the data it was written from (8 bytes
+//!   little-endian, see [`fingerprint`]), and the number of types (4 bytes
+//!   little-endian);
 //! - one entry of 12 bytes per type, in the order of `KNOWN_TYPES`: where
 //!   its code starts and ends in the file and the length of its JSON text
 //!   (4 bytes little-endian each);
@@ -21,14 +23,20 @@
 //!   properties and its extension rules (rule, path) each with the length
 //!   of its part's code, and then those parts' code in that order.
 //!
-//! A type whose entry does not fit (the JSON text's length differs: the
-//! file is older than the data) is compiled from its text as before, so a
-//! stale file costs time, never a wrong verdict; the test fails on it.
+//! A file written from other data than this build's (its fingerprint
+//! differs from `validate_data::FINGERPRINT`, which the generator writes) is
+//! not used at all, nor an entry whose JSON text's length differs: those
+//! types are compiled from their text as before. So data regenerated without
+//! the file costs time, never a wrong verdict, and the test fails on it. The
+//! fingerprint does not cover the form itself: after changing the compiled
+//! form, rewrite the file (the test fails until then).
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use serde_json::Value as Json;
+
+use crate::validate_data::FINGERPRINT;
 
 use super::{
     Additional, Bounds, Combinations, Compiled, EnumValues, Extension, Id, Lazy, ListKeywords,
@@ -37,6 +45,10 @@ use super::{
 };
 
 const MAGIC: &[u8] = b"KHSV1";
+/// Where the number of types is (after the magic and the fingerprint).
+const COUNT_AT: usize = MAGIC.len() + 8;
+/// Where the entries start.
+const ENTRIES_AT: usize = COUNT_AT + 4;
 const ENTRY: usize = 12;
 
 /// The committed code of every type.
@@ -50,11 +62,12 @@ pub(super) fn committed() -> &'static [u8] {
 /// The code of type `index` in `code`, when its entry fits a JSON text of
 /// `text_len` bytes.
 fn type_code(code: &'static [u8], index: usize, text_len: usize) -> Option<&'static [u8]> {
-    let count = u32_at(code, MAGIC.len())? as usize;
-    if code.get(..MAGIC.len())? != MAGIC || index >= count {
+    let fingerprint = u64::from_le_bytes(code.get(MAGIC.len()..COUNT_AT)?.try_into().ok()?);
+    let count = u32_at(code, COUNT_AT)? as usize;
+    if code.get(..MAGIC.len())? != MAGIC || fingerprint != FINGERPRINT || index >= count {
         return None;
     }
-    let entry = MAGIC.len() + 4 + index * ENTRY;
+    let entry = ENTRIES_AT + index * ENTRY;
     let (start, end, len) = (
         u32_at(code, entry)? as usize,
         u32_at(code, entry + 4)? as usize,
@@ -63,10 +76,10 @@ fn type_code(code: &'static [u8], index: usize, text_len: usize) -> Option<&'sta
     (len == text_len).then(|| code.get(start..end)).flatten()
 }
 
-/// Whether the committed code has an entry for type `index` that fits a
-/// JSON text of `text_len` bytes.
-pub(super) fn fits(index: usize, text_len: usize) -> bool {
-    type_code(CODE, index, text_len).is_some()
+/// Whether `code` has an entry for type `index` that fits a JSON text of
+/// `text_len` bytes and this build's data.
+pub(super) fn fits(code: &'static [u8], index: usize, text_len: usize) -> bool {
+    type_code(code, index, text_len).is_some()
 }
 
 fn u32_at(code: &[u8], at: usize) -> Option<u32> {
@@ -154,9 +167,10 @@ pub(super) fn encode_all(texts: &[&'static str]) -> Vec<u8> {
         .map(|t| encode_type(Compiled::parse(t)))
         .collect();
     let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&fingerprint(texts.iter().copied()).to_le_bytes());
     let count = u32::try_from(texts.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&count.to_le_bytes());
-    let mut at = MAGIC.len() + 4 + ENTRY * texts.len();
+    let mut at = ENTRIES_AT + ENTRY * texts.len();
     for (code, text) in codes.iter().zip(texts) {
         for n in [at, at + code.len(), text.len()] {
             out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
@@ -167,6 +181,19 @@ pub(super) fn encode_all(texts: &[&'static str]) -> Vec<u8> {
         out.extend_from_slice(code);
     }
     out
+}
+
+/// FNV-1a (64 bits) over each text followed by a zero byte, as `xtask`
+/// computes `validate_data::FINGERPRINT` (the test compares the two).
+pub(super) fn fingerprint<'a>(texts: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for text in texts {
+        for b in text.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 /// The code of one type's compiled data, every part compiled.
